@@ -1,0 +1,3 @@
+from minicrm.commands import main
+
+main()

@@ -1,0 +1,144 @@
+"""Everything the CLI writes: tables, JSON, CSV, messages and errors.
+
+stdout is data; messages, warnings and errors go to stderr. Colour and rich
+tables only on a TTY (rich honours NO_COLOR); plain aligned text otherwise.
+"""
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NoReturn
+
+import typer
+
+from minicrm.errors import ExitCode
+
+PLAIN_WIDTH_SAMPLE = 200  # rows used to size columns of plain, streamed tables
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def interactive() -> bool:
+    """Can we ask the user a question?"""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def info(text: str) -> None:
+    """A message for the person at the terminal (stderr)."""
+    if sys.stderr.isatty():
+        _stderr_console().print(text, markup=False)
+    else:
+        print(text, file=sys.stderr)
+
+
+def warn(text: str) -> None:
+    info(f"crm: warning: {one_line(text)}")
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def fail(message: str, code: int = ExitCode.USER) -> NoReturn:
+    """Print one line on stderr and exit with `code`."""
+    print(f"crm: error: {one_line(message)}", file=sys.stderr)
+    raise typer.Exit(int(code))
+
+
+# -------------------------------------------------------------------- data
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def print_json_array(items: Iterable[dict]) -> None:
+    """A JSON array written item by item, so big lists stream."""
+    count = 0
+    for count, item in enumerate(items, start=1):
+        sys.stdout.write("[\n  " if count == 1 else ",\n  ")
+        sys.stdout.write(json.dumps(item, ensure_ascii=False))
+    sys.stdout.write("\n]\n" if count else "[]\n")
+
+
+def neutralize_formula(value: str) -> str:
+    """Keep spreadsheets from running a cell as a formula (CSV injection)."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
+    return neutralize_formula(str(value))
+
+
+def print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
+
+
+def print_table(
+    header: Sequence[str], rows: Iterable[Sequence[str]], *, title: str | None = None
+) -> None:
+    """A rich table on a TTY; plain aligned columns when piped."""
+    if stdout_is_tty():
+        _print_rich_table(header, rows, title)
+    else:
+        _print_plain_table(header, rows)
+
+
+def _print_rich_table(header: Sequence[str], rows: Iterable[Sequence[str]], title: str | None):
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold", show_edge=False, pad_edge=False)
+    for name in header:
+        table.add_column(name, overflow="fold", no_wrap=name in ("ID", "Score", "Value"))
+    for row in rows:
+        table.add_row(*row)
+    Console(highlight=False).print(table)
+
+
+def _print_plain_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Columns sized on the first rows, then streamed: later rows are never
+    truncated, a longer value just pushes its line out."""
+    from rich.cells import cell_len
+
+    rows = iter(rows)
+    sample = [list(header), *_take(rows, PLAIN_WIDTH_SAMPLE)]
+    widths = [max(cell_len(r[i]) for r in sample) for i in range(len(header))]
+
+    def render(row: Sequence[str]) -> str:
+        cells = [v + " " * (w - cell_len(v)) for v, w in zip(row, widths, strict=True)]
+        return "  ".join(cells).rstrip()
+
+    for row in sample:
+        print(render(row))
+    for row in rows:
+        print(render(row))
+
+
+def _take(rows: Iterator, count: int) -> list:
+    taken = []
+    for row in rows:
+        taken.append(list(row))
+        if len(taken) == count:
+            break
+    return taken

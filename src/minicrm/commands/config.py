@@ -1,0 +1,60 @@
+"""`crm config`: settings kept in the database, shared by every front end."""
+
+from typing import Annotated
+
+import typer
+
+from minicrm.commands._store import unit_of_work
+
+app = typer.Typer(help="Settings kept in the database (stages, currency, region…).")
+
+
+@app.callback(invoke_without_command=True)
+def config(ctx: typer.Context) -> None:
+    """With no subcommand, list the settings."""
+    if ctx.invoked_subcommand is None:
+        list_(ctx)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    json_: Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")] = False,
+) -> None:
+    """Every setting with its value."""
+    from minicrm.commands import _output as out
+    from minicrm.services.config import list_settings
+    from minicrm.settings import KNOWN_SETTINGS
+
+    with unit_of_work(ctx, write=False) as session:
+        values = list_settings(session)
+    if json_:
+        out.print_json(values)
+        return
+    rows = ([key, value or "", KNOWN_SETTINGS[key][1]] for key, value in values.items())
+    out.print_table(["Key", "Value", "Meaning"], rows)
+
+
+@app.command("get")
+def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Setting name.")]) -> None:
+    """Print one setting's value (nothing when unset)."""
+    from minicrm.services.config import get_setting
+
+    with unit_of_work(ctx, write=False) as session:
+        value = get_setting(session, key)
+    print(value or "")
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Setting name.")],
+    value: Annotated[str, typer.Argument(help="New value.")],
+) -> None:
+    """Change a setting (validated before it is stored)."""
+    from minicrm.commands import _output as out
+    from minicrm.services.config import set_setting
+
+    with unit_of_work(ctx) as session:
+        stored = set_setting(session, key, value)
+    out.info(f"{key} = {stored}")

@@ -1,0 +1,399 @@
+"""Contacts from the command line: add, list, show, edit, rm, trash, restore, search."""
+
+from typing import Annotated
+
+import typer
+
+from minicrm.commands._store import unit_of_work
+
+TTY_LIST_LIMIT = 100  # a table on screen stops here unless --limit says otherwise
+
+# Options shared by `add` and `edit`; an empty string given to edit clears a field.
+Email = Annotated[str | None, typer.Option("--email", help="Email address.")]
+Phone = Annotated[str | None, typer.Option("--phone", help="Phone; stored as E.164 when valid.")]
+Company = Annotated[str | None, typer.Option("--company")]
+Title = Annotated[str | None, typer.Option("--title", help="Role, e.g. 'buyer'.")]
+City = Annotated[str | None, typer.Option("--city")]
+Region = Annotated[str | None, typer.Option("--region")]
+Country = Annotated[str | None, typer.Option("--country")]
+Industry = Annotated[str | None, typer.Option("--industry")]
+Source = Annotated[str | None, typer.Option("--source", help="Lead source: referral, walk-in…")]
+Stage = Annotated[
+    str | None, typer.Option("--stage", help="Funnel stage (see `crm config get stages`).")
+]
+Value = Annotated[str | None, typer.Option("--value", help="Expected deal value, e.g. 1250.50.")]
+Owner = Annotated[str | None, typer.Option("--owner", help="Salesperson responsible.")]
+Note = Annotated[str | None, typer.Option("--note", help="Free-text notes.")]
+LostReason = Annotated[
+    str | None, typer.Option("--lost-reason", help="Why a lost contact was lost.")
+]
+Sets = Annotated[
+    list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="Custom field; repeatable.")
+]
+Json = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
+Ref = Annotated[str, typer.Argument(metavar="REF", help="Id, exact email, or part of the name.")]
+
+PROFILE_FIELDS = [
+    ("email", "Email"), ("phone", "Phone"), ("company", "Company"), ("title", "Title"),
+    ("city", "City"), ("region", "Region"), ("country", "Country"), ("industry", "Industry"),
+    ("source", "Source"), ("stage", "Stage"), ("value", "Value"), ("owner", "Owner"),
+    ("lost_reason", "Lost reason"), ("score", "Score"), ("notes", "Notes"),
+]  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    for command in (add, list_, show, edit, rm, trash, restore, search):
+        name = "list" if command is list_ else command.__name__
+        app.command(name)(command)
+
+
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Full name, in any script.")],
+    email: Email = None,
+    phone: Phone = None,
+    company: Company = None,
+    title: Title = None,
+    city: City = None,
+    region: Region = None,
+    country: Country = None,
+    industry: Industry = None,
+    source: Source = None,
+    stage: Stage = None,
+    value: Value = None,
+    owner: Owner = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag; repeatable.")] = None,
+    note: Note = None,
+    lost_reason: LostReason = None,
+    set_: Sets = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Add even if it looks like a duplicate.")
+    ] = False,
+    json_: Json = False,
+) -> None:
+    """Create a contact and print its id."""
+    from minicrm.commands import _output as out
+    from minicrm.errors import DuplicateError
+    from minicrm.services.contacts import ContactInput, add_contact
+
+    data = ContactInput(
+        name=name, email=email, phone=phone, company=company, title=title, city=city,
+        region=region, country=country, industry=industry, source=source, stage=stage,
+        value=value, owner=owner, notes=note, lost_reason=lost_reason, tags=tag or [],
+        extra=_assignments(set_),
+    )  # fmt: skip
+    try:
+        with unit_of_work(ctx) as session:
+            contact = add_contact(session, data, force=force)
+    except DuplicateError as exc:
+        if not out.interactive():
+            raise
+        out.warn(exc.message.split(" (use --force")[0])
+        if not typer.confirm("Add it anyway?", default=False):
+            out.fail("not added", 1)
+        with unit_of_work(ctx) as session:
+            contact = add_contact(session, data, force=True)
+    if json_:
+        out.print_json(contact.to_json())
+    else:
+        print(contact.id)
+
+
+def list_(
+    ctx: typer.Context,
+    stage: Stage = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only contacts with this tag.")] = None,
+    owner: Owner = None,
+    source: Source = None,
+    search: Annotated[str | None, typer.Option("--search", "-s", help="Full-text filter.")] = None,
+    sort: Annotated[
+        str, typer.Option("--sort", help="score, name, created, updated or next (follow-up).")
+    ] = "name",
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most N contacts.")] = None,
+    json_: Json = False,
+    csv_: Annotated[bool, typer.Option("--csv", help="Write CSV to stdout.")] = False,
+) -> None:
+    """Contacts as a table (or JSON/CSV), filtered and sorted."""
+    from minicrm.commands import _output as out
+    from minicrm.services.contacts import ContactFilter, count_contacts, list_contacts
+
+    if json_ and csv_:
+        out.fail("choose one of --json and --csv")
+    filters = ContactFilter(stage=stage, tag=tag, owner=owner, source=source, search=search)
+    on_screen = not (json_ or csv_) and out.stdout_is_tty()
+    shown_limit = limit if limit is not None or not on_screen else TTY_LIST_LIMIT
+    with unit_of_work(ctx, write=False) as session:
+        contacts = list_contacts(session, filters, sort=sort, limit=shown_limit)
+        if json_:
+            out.print_json_array(c.to_json() for c in contacts)
+        elif csv_:
+            out.print_csv(CSV_COLUMNS, ([c.to_json()[k] for k in CSV_COLUMNS] for c in contacts))
+        else:
+            zone = _zone(session)
+            out.print_table(LIST_HEADER, (_list_row(c, zone) for c in contacts))
+            if limit is None and on_screen:
+                total = count_contacts(session, filters)
+                if total > TTY_LIST_LIMIT:
+                    out.info(
+                        f"showing {TTY_LIST_LIMIT} of {total}; use --limit N or --csv for more"
+                    )
+
+
+CSV_COLUMNS = [
+    "id", "name", "email", "phone", "company", "title", "city", "region", "country",
+    "industry", "source", "stage", "value", "owner", "tags", "notes", "extra", "score",
+    "lost_reason", "created_at", "updated_at",
+]  # fmt: skip
+LIST_HEADER = ["ID", "Name", "Company", "Stage", "Value", "Score", "Owner", "Tags"]
+
+
+def _list_row(contact, _zone) -> list[str]:
+    return [
+        str(contact.id),
+        contact.name,
+        contact.company or "",
+        contact.stage,
+        _money(contact.value_cents),
+        str(contact.score),
+        contact.owner or "",
+        ", ".join(contact.tags),
+    ]
+
+
+def _money(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    return f"{cents / 100:,.2f}".removesuffix(".00")
+
+
+def _zone(session):
+    from minicrm.dates import local_zone
+    from minicrm.services.config import get_setting
+
+    return local_zone(get_setting(session, "timezone"))
+
+
+def show(
+    ctx: typer.Context,
+    ref: Ref,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Timeline entries to show.")] = 20,
+    json_: Json = False,
+) -> None:
+    """A contact's profile, tags, score, timeline and open follow-ups."""
+    from minicrm.commands import _output as out
+    from minicrm.services.profile import contact_profile
+
+    with unit_of_work(ctx, write=False) as session:
+        profile = contact_profile(session, ref, timeline_limit=limit)
+        zone = _zone(session)
+    if json_:
+        from datetime import UTC, datetime
+
+        now = datetime.now(UTC)
+        out.print_json(
+            {
+                **profile.contact.to_json(),
+                "timeline": [entry.to_json() for entry in profile.timeline],
+                "followups": [f.to_json(now) for f in profile.open_followups],
+            }
+        )
+        return
+    _print_profile(profile, zone)
+
+
+def _print_profile(profile, zone) -> None:
+    from minicrm.dates import format_local
+
+    contact = profile.contact
+    lines = [f"#{contact.id}  {contact.name}"]
+    for field, label in PROFILE_FIELDS:
+        value = _money(contact.value_cents) if field == "value" else getattr(contact, field)
+        if value not in (None, ""):
+            lines.append(f"  {label + ':':<13}{value}")
+    if contact.tags:
+        lines.append(f"  {'Tags:':<13}{', '.join(contact.tags)}")
+    for key, value in contact.extra.items():
+        lines.append(f"  {key + ':':<13}{value}")
+    lines.append(f"  {'Created:':<13}{format_local(contact.created_at, zone)}")
+    lines.append("")
+    lines.append("Follow-ups:" if profile.open_followups else "Follow-ups: none open")
+    for f in profile.open_followups:
+        lines.append(f"  [{f.id}] {format_local(f.due_at, zone)}  {f.note or ''}".rstrip())
+    lines.append("")
+    lines.append("Timeline:" if profile.timeline else "Timeline: nothing yet")
+    for entry in profile.timeline:
+        lines.append(f"  {format_local(entry.at, zone)}  {_timeline_text(entry)}")
+    print("\n".join(lines))
+
+
+def _timeline_text(entry) -> str:
+    if entry.interaction is not None:
+        i = entry.interaction
+        amount = f" ({_money(i.amount_cents)})" if i.amount_cents is not None else ""
+        return f"{i.kind}{amount}: {i.summary or ''}".rstrip(": ")
+    change = entry.stage_change
+    if change.from_stage is None:
+        return f"created in {change.to_stage}"
+    reason = f" ({change.reason})" if change.reason else ""
+    return f"stage {change.from_stage} → {change.to_stage}{reason}"
+
+
+def edit(
+    ctx: typer.Context,
+    ref: Ref,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    email: Email = None,
+    phone: Phone = None,
+    company: Company = None,
+    title: Title = None,
+    city: City = None,
+    region: Region = None,
+    country: Country = None,
+    industry: Industry = None,
+    source: Source = None,
+    stage: Stage = None,
+    value: Value = None,
+    owner: Owner = None,
+    note: Note = None,
+    lost_reason: LostReason = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="+tag adds, -tag removes; repeatable.")
+    ] = None,
+    set_: Sets = None,
+    json_: Json = False,
+) -> None:
+    """Change fields (an empty value clears one); with no option, edit as TOML in $EDITOR."""
+    from minicrm.commands import _output as out
+    from minicrm.services.contacts import ContactChanges, update_contact
+
+    given = {
+        "name": name, "email": email, "phone": phone, "company": company, "title": title,
+        "city": city, "region": region, "country": country, "industry": industry,
+        "source": source, "stage": stage, "value": value, "owner": owner, "notes": note,
+        "lost_reason": lost_reason,
+    }  # fmt: skip
+    changes = ContactChanges(
+        fields={k: v for k, v in given.items() if v is not None},
+        set_extra=_assignments(set_),
+        stage_reason=lost_reason,
+    )
+    for item in tag or []:
+        if item.startswith("-"):
+            changes.remove_tags.append(item[1:])
+        else:
+            changes.add_tags.append(item.removeprefix("+"))
+    if changes.is_empty():
+        from minicrm.commands._editor import edit_in_editor
+
+        contact = edit_in_editor(ctx, ref)
+        if contact is None:
+            out.info("no changes")
+            return
+    else:
+        with unit_of_work(ctx) as session:
+            contact = update_contact(session, ref, changes)
+    if json_:
+        out.print_json(contact.to_json())
+    else:
+        out.info(f"updated #{contact.id} {contact.name}")
+
+
+def rm(
+    ctx: typer.Context,
+    ref: Ref,
+    purge: Annotated[
+        bool, typer.Option("--purge", help="Delete for good, with its history.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Move a contact to the trash (or, with --purge, delete it for good)."""
+    from minicrm.commands import _output as out
+    from minicrm.services.contacts import get_contact, purge_contact, trash_contact
+
+    if not yes:
+        with unit_of_work(ctx, write=False) as session:
+            contact = (
+                _live_or_trashed(session, ref, get_contact) if purge else get_contact(session, ref)
+            )
+        if out.interactive():
+            what = "Delete for good" if purge else "Move to the trash"
+            if not typer.confirm(f"{what} #{contact.id} {contact.name}?", default=not purge):
+                out.fail("nothing deleted", 1)
+        elif purge:
+            out.fail("--purge deletes for good; add --yes to confirm")
+    with unit_of_work(ctx) as session:
+        contact = purge_contact(session, ref) if purge else trash_contact(session, ref)
+    if purge:
+        out.info(f"deleted #{contact.id} {contact.name} for good")
+    else:
+        out.info(
+            f"moved #{contact.id} {contact.name} to the trash (undo: crm restore {contact.id})"
+        )
+
+
+def _live_or_trashed(session, ref, get_contact):
+    from minicrm.errors import NotFoundError
+
+    try:
+        return get_contact(session, ref)
+    except NotFoundError:
+        return get_contact(session, ref, deleted=True)
+
+
+def trash(ctx: typer.Context, json_: Json = False) -> None:
+    """Contacts in the trash."""
+    from minicrm.commands import _output as out
+    from minicrm.dates import format_local
+    from minicrm.services.contacts import list_trash
+
+    with unit_of_work(ctx, write=False) as session:
+        contacts = list_trash(session)
+        zone = _zone(session)
+    if json_:
+        out.print_json([{**c.to_json(), "deleted_at": c.deleted_at.isoformat()} for c in contacts])
+        return
+    rows = (
+        [str(c.id), c.name, c.company or "", format_local(c.deleted_at, zone)] for c in contacts
+    )
+    out.print_table(["ID", "Name", "Company", "Deleted"], rows)
+
+
+def restore(ctx: typer.Context, ref: Ref) -> None:
+    """Take a contact back out of the trash."""
+    from minicrm.commands import _output as out
+    from minicrm.services.contacts import restore_contact
+
+    with unit_of_work(ctx) as session:
+        contact = restore_contact(session, ref)
+    out.info(f"restored #{contact.id} {contact.name}")
+
+
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="Words to find; prefixes match (mar → Maria).")],
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
+    json_: Json = False,
+) -> None:
+    """Full-text search over names, emails, companies, notes and interactions."""
+    from minicrm.commands import _output as out
+    from minicrm.services.search import search_contacts
+
+    with unit_of_work(ctx, write=False) as session:
+        hits = search_contacts(session, query, limit=limit)
+    if json_:
+        out.print_json([{**h.contact.to_json(), "matched_in": h.matched_in} for h in hits])
+        return
+    if not hits:
+        out.info(f"nothing matches {query!r}")
+        return
+    rows = (
+        [str(h.contact.id), h.contact.name, h.contact.company or "", h.contact.stage, h.matched_in]
+        for h in hits
+    )
+    out.print_table(["ID", "Name", "Company", "Stage", "Matched in"], rows)
+
+
+def _assignments(items: list[str] | None) -> dict[str, str]:
+    from minicrm.services.validation import parse_assignment
+
+    return dict(parse_assignment(item) for item in items or [])

@@ -1,0 +1,139 @@
+"""`crm db`: where the data is, backups, restore, schema upgrade, health check."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from minicrm.commands._store import state, unit_of_work
+
+app = typer.Typer(help="Where the data lives, backups, restore, schema upgrades, checks.")
+
+
+def _url(ctx: typer.Context) -> str:
+    from minicrm.db import resolve_database_url
+
+    return resolve_database_url(state(ctx).db_path)
+
+
+def _sqlite_file(ctx: typer.Context, action: str) -> Path:
+    from minicrm.db import sqlite_path
+    from minicrm.errors import StoreError
+
+    path = sqlite_path(_url(ctx))
+    if path is None:
+        raise StoreError(f"{action} works on SQLite files; for PostgreSQL use pg_dump/pg_restore")
+    return path
+
+
+@app.command("path")
+def path(ctx: typer.Context) -> None:
+    """Print where the database is (a file, or a server URL without its password)."""
+    from sqlalchemy.engine import make_url
+
+    from minicrm.db import sqlite_path
+
+    url = _url(ctx)
+    file = sqlite_path(url)
+    print(file if file else make_url(url).render_as_string(hide_password=True))
+
+
+@app.command("backup")
+def backup(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None, typer.Argument(help="Where to write (default: backups/ beside the database).")
+    ] = None,
+) -> None:
+    """Copy the live database consistently (SQLite online backup); prints the file."""
+    from minicrm.db import backup_sqlite
+
+    source = _sqlite_file(ctx, "backup")
+    state(ctx).engine()  # the database exists and is current before it is copied
+    target = file or _default_backup_path(source)
+    backup_sqlite(source, target)
+    print(target)
+
+
+def _default_backup_path(source: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+    return source.parent / "backups" / f"{source.stem}-{stamp}.db"
+
+
+@app.command("restore")
+def restore(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A backup made by `crm db backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Replace the database with a backup (the current one is backed up first)."""
+    from minicrm.commands import _output as out
+    from minicrm.db import backup_sqlite, restore_sqlite
+    from minicrm.errors import UserError
+
+    target = _sqlite_file(ctx, "restore")
+    if not file.is_file():
+        raise UserError(f"no backup file at {file}")
+    if not yes:
+        if not out.interactive():
+            out.fail("restore replaces the current database; add --yes to confirm")
+        if not typer.confirm(f"Replace {target} with {file}?", default=False):
+            out.fail("nothing restored", 1)
+    saved = None
+    if target.exists() and target.stat().st_size > 0:
+        saved = _default_backup_path(target)
+        backup_sqlite(target, saved)
+    restore_sqlite(file, target)
+    state(ctx).engine()  # upgrades an older backup's schema right away
+    kept = f"; the previous database is saved as {saved}" if saved else ""
+    out.info(f"restored {target} from {file}{kept}")
+
+
+@app.command("migrate")
+def migrate(ctx: typer.Context) -> None:
+    """Upgrade the schema to this version of minicrm (done automatically too)."""
+    from minicrm.commands import _output as out
+    from minicrm.db import SCHEMA_HEAD, current_revision, ensure_schema, make_engine
+
+    engine = make_engine(_url(ctx))
+    try:
+        before = current_revision(engine)
+        upgrade = ensure_schema(engine)
+    finally:
+        engine.dispose()
+    if upgrade is None:
+        out.info(f"the schema is current ({SCHEMA_HEAD})")
+    elif before is None:
+        out.info(f"created the schema ({SCHEMA_HEAD})")
+    else:
+        saved = f"; backup at {upgrade.backup}" if upgrade.backup else ""
+        out.info(f"upgraded the schema from {before} to {SCHEMA_HEAD}{saved}")
+
+
+@app.command("check")
+def check(
+    ctx: typer.Context,
+    json_: Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")] = False,
+) -> None:
+    """Integrity, schema version and row counts; exit 1 if anything is wrong."""
+    from minicrm.commands import _output as out
+    from minicrm.services.store import check_store
+
+    with unit_of_work(ctx, write=False) as session:
+        report = check_store(session)
+    if json_:
+        out.print_json(report.to_json())
+    else:
+        lines = {
+            "database": _url(ctx),
+            "backend": report.backend,
+            "schema": f"{report.schema_revision} (this minicrm: {report.schema_head})",
+            "integrity": report.integrity,
+            "foreign keys": f"{report.foreign_key_problems} problem(s)",
+            **{name.replace("_", " "): count for name, count in report.counts.items()},
+        }
+        for label, value in lines.items():
+            print(f"{label + ':':<18}{value}")
+    if not report.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,28 @@
+"""`crm demo`: fill a database with realistic shop data to try things on."""
+
+from typing import Annotated
+
+import typer
+
+from minicrm.commands._store import unit_of_work
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+
+
+def demo(
+    ctx: typer.Context,
+    contacts: Annotated[int, typer.Option("--contacts", min=1, help="How many contacts.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same data.")] = 1,
+) -> None:
+    """Add demo contacts with a year of interactions, follow-ups and funnel history."""
+    from minicrm.commands import _output as out
+    from minicrm.services.demo import generate_demo
+
+    with unit_of_work(ctx) as session:
+        summary = generate_demo(session, contacts=contacts, seed=seed)
+    out.info(
+        f"added {summary.contacts} contacts, {summary.interactions} interactions, "
+        f"{summary.followups} follow-ups and {summary.stage_changes} stage changes"
+    )

@@ -1,0 +1,239 @@
+"""The store: engine, pragmas, one transaction per command, schema upgrades.
+
+The schema is owned by the Alembic migrations shipped in minicrm/migrations.
+Checking that a database is current costs one small query; Alembic itself is
+only imported when a database has to be created or upgraded.
+"""
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from minicrm.errors import StoreError, UserError
+
+# The newest migration in minicrm/migrations/versions; a test keeps them equal.
+SCHEMA_HEAD = "0001"
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def resolve_database_url(db_path: str | None = None) -> str:
+    """--db PATH, then CRM_DB, then CRM_DATABASE_URL, then the user data dir."""
+    path = db_path or os.environ.get("CRM_DB")
+    if path:
+        return "sqlite:///" + str(Path(path).expanduser().absolute())
+    url = os.environ.get("CRM_DATABASE_URL")
+    if url:
+        return url
+    from minicrm.settings import default_database_path
+
+    return "sqlite:///" + str(default_database_path())
+
+
+def sqlite_path(engine_or_url: Engine | str) -> Path | None:
+    """The file behind a SQLite URL, or None for a server or in-memory database."""
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else None
+    if url is None:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(engine_or_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with our pragmas; a SQLite file is created private (0600/0700)."""
+    path = sqlite_path(url)
+    if path is not None:
+        _create_private_file(path)
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        _install_sqlite_pragmas(engine, in_memory=path is None)
+    return engine
+
+
+def _create_private_file(path: Path) -> None:
+    folder = path.parent
+    if not folder.exists():
+        try:
+            folder.mkdir(parents=True, mode=0o700)
+        except OSError as exc:
+            raise StoreError(f"cannot create the data folder {folder}: {exc.strerror}") from exc
+        folder.chmod(0o700)  # mkdir's mode is filtered by the umask
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot create the database {path}: {exc.strerror}") from exc
+        os.close(fd)
+        path.chmod(0o600)
+
+
+def _install_sqlite_pragmas(engine: Engine, in_memory: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # We issue BEGIN ourselves (below) so SQLite's transactions are real
+        # and a writer can take its lock up front with BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+
+@contextmanager
+def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+    """One unit of work: commit if the block finishes, roll back if it raises.
+
+    Writers on SQLite take the write lock at BEGIN (IMMEDIATE), so two writers
+    queue on busy_timeout instead of failing with "database is locked" when a
+    read lock cannot be upgraded."""
+    bind = engine
+    if engine.dialect.name == "sqlite" and write:
+        bind = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+    session = Session(bind=bind, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# ------------------------------------------------------------------ schema
+
+
+@dataclass(frozen=True)
+class SchemaUpgrade:
+    from_revision: str | None
+    to_revision: str
+    backup: Path | None
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's schema revision, or None for an empty database."""
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except OperationalError as exc:
+        if "no such table" in str(exc) or "does not exist" in str(exc):
+            if _has_tables(engine):
+                raise StoreError(
+                    "this database was not made by minicrm (no schema version found)"
+                ) from exc
+            return None
+        raise StoreError(f"cannot read the database: {exc.orig}") from exc
+    except Exception as exc:
+        if exc.__class__.__name__ == "ProgrammingError":  # PostgreSQL: table missing
+            return None
+        raise
+
+
+def _has_tables(engine: Engine) -> bool:
+    from sqlalchemy import inspect
+
+    return bool(inspect(engine).get_table_names())
+
+
+def ensure_schema(engine: Engine) -> SchemaUpgrade | None:
+    """Create or upgrade the schema when needed; returns what was done.
+
+    An existing database is backed up before it is upgraded."""
+    revision = current_revision(engine)
+    if revision == SCHEMA_HEAD:
+        return None
+    if revision is not None and not _is_known_revision(revision):
+        raise StoreError(
+            f"this database has schema {revision}, newer than this minicrm knows "
+            f"({SCHEMA_HEAD}); upgrade minicrm"
+        )
+    backup = None
+    if revision is not None:
+        backup = backup_before_upgrade(engine, revision)
+    upgrade_schema(engine)
+    return SchemaUpgrade(revision, SCHEMA_HEAD, backup)
+
+
+def _is_known_revision(revision: str) -> bool:
+    return any(p.name.startswith(revision + "_") for p in (MIGRATIONS_DIR / "versions").iterdir())
+
+
+def upgrade_schema(engine: Engine, target: str = "head") -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, target)
+
+
+def backup_before_upgrade(engine: Engine, revision: str) -> Path | None:
+    path = sqlite_path(engine)
+    if path is None:
+        return None  # servers are backed up with their own tools (pg_dump)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.before-{SCHEMA_HEAD}-from-{revision}-{stamp}.bak")
+    backup_sqlite(path, target)
+    return target
+
+
+# ------------------------------------------------------------ file backups
+
+
+def backup_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a live database with SQLite's online backup API."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        raise UserError(f"{target} already exists; name a new file")
+    fd = os.open(target, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+    with _sqlite_connect(source) as src, _sqlite_connect(target) as dst:
+        src.backup(dst)
+
+
+def restore_sqlite(backup: Path, target: Path) -> None:
+    """Replace `target`'s contents with `backup`'s, in one step for readers."""
+    with _sqlite_connect(backup) as src:
+        check_sqlite_file(src, backup)
+        with _sqlite_connect(target) as dst:
+            src.backup(dst)
+
+
+def check_sqlite_file(connection: sqlite3.Connection, path: Path) -> None:
+    try:
+        result = connection.execute("PRAGMA integrity_check").fetchone()[0]
+        connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise UserError(f"{path} is not a minicrm database ({exc})") from exc
+    if result != "ok":
+        raise UserError(f"{path} is damaged: {result}")
+
+
+@contextmanager
+def _sqlite_connect(path: Path) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(path)
+    connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    try:
+        yield connection
+    finally:
+        connection.close()

@@ -1,0 +1,515 @@
+"""Contacts: create, find by REF, list, edit, tag, trash, restore, purge."""
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select
+from sqlmodel import Session
+
+from minicrm.errors import (
+    AmbiguousRefError,
+    ConflictError,
+    DuplicateError,
+    NotFoundError,
+    UserError,
+    ValidationError,
+)
+from minicrm.models import LOST, Contact, ContactRead, ContactTag, FollowUp, StageChange, Tag
+from minicrm.services import config
+from minicrm.services.validation import (
+    clean_text,
+    money_to_cents,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+    normalize_tag,
+)
+from minicrm.text import fold
+
+# Plain text fields a user may set directly.
+TEXT_FIELDS = (
+    "company", "title", "city", "region", "country", "industry", "source", "owner", "notes",
+    "lost_reason",
+)  # fmt: skip
+EDITABLE_FIELDS = ("name", "email", "phone", *TEXT_FIELDS, "stage", "value")
+SORTS = ("score", "name", "created", "updated", "next")
+AMBIGUOUS_LIST_LIMIT = 10
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+# ------------------------------------------------------------------ create
+
+
+@dataclass
+class ContactInput:
+    """What a user may give for a new contact; every value is raw text."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    title: str | None = None
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+    industry: str | None = None
+    source: str | None = None
+    stage: str | None = None
+    value: Any = None
+    owner: str | None = None
+    notes: str | None = None
+    lost_reason: str | None = None
+    tags: list[str] = field(default_factory=list)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def add_contact(
+    session: Session, data: ContactInput, *, force: bool = False, now: datetime | None = None
+) -> ContactRead:
+    """Create a contact and record its creation stage in the funnel history.
+
+    Raises DuplicateError listing likely duplicates unless `force`."""
+    now = _now(now)
+    values = clean_contact_fields(session, data.__dict__, creating=True)
+    tags = [normalize_tag(t) for t in data.tags]
+    if not force:
+        duplicates = find_likely_duplicates(session, values)
+        if duplicates:
+            listing = "; ".join(f"#{c.id} {c.name}" for c in duplicates)
+            raise DuplicateError(
+                f"likely duplicate of {listing} (use --force to add anyway)", duplicates
+            )
+    contact = Contact(
+        **values,
+        extra=_dump_extra(data.extra),
+        stage_entered_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    contact.name_folded = fold(contact.name)
+    contact.search_text = search_text_of(contact)
+    session.add(contact)
+    session.flush()
+    session.add(StageChange(contact_id=contact.id, from_stage=None, to_stage=contact.stage, at=now))
+    _set_tags(session, contact.id, add=tags)
+    session.flush()
+    return read_contact(session, contact)
+
+
+def clean_contact_fields(
+    session: Session, raw: dict[str, Any], *, creating: bool
+) -> dict[str, Any]:
+    """Validate and normalise the fields present in `raw` (the same rules for
+    add, edit and import). Returns column values; `value` becomes value_cents."""
+    values: dict[str, Any] = {}
+    if creating or "name" in raw:
+        values["name"] = normalize_name(raw.get("name"))
+    if "email" in raw:
+        values["email"] = normalize_email(raw["email"])
+    if "phone" in raw:
+        values["phone"] = normalize_phone(
+            raw["phone"], config.get_setting(session, "default_region")
+        )
+    for name in TEXT_FIELDS:
+        if name in raw:
+            values[name] = clean_text(raw[name])
+    if "value" in raw:
+        values["value_cents"] = money_to_cents(raw["value"])
+    if creating or raw.get("stage") is not None:
+        stage = raw.get("stage")
+        values["stage"] = (
+            config.normalize_stage(session, stage) if stage else config.first_stage(session)
+        )
+    if values.get("stage") == LOST and not (values.get("lost_reason") or raw.get("_had_reason")):
+        raise ValidationError("a lost contact needs a reason (--lost-reason)", field="lost_reason")
+    return values
+
+
+def search_text_of(contact: Contact) -> str:
+    """The folded text full-text search sees for a contact."""
+    parts = (contact.name, contact.email, contact.phone, contact.company, contact.notes)
+    return fold(" ".join(p for p in parts if p))
+
+
+def find_likely_duplicates(session: Session, values: dict[str, Any]) -> list[ContactRead]:
+    """Live contacts with the same email or phone, or a very similar name and
+    company (rapidfuzz on folded text)."""
+    from rapidfuzz import fuzz
+
+    email, phone = values.get("email"), values.get("phone")
+    conditions = []
+    if email:
+        conditions.append(func.lower(Contact.email) == email.lower())
+    if phone:
+        conditions.append(Contact.phone == phone)
+    name = fold(values.get("name"))
+    first_word = name.split(" ")[0] if name else ""
+    if first_word:
+        # Candidates share the first word's start: an indexed range scan.
+        prefix = first_word[:3]
+        conditions.append(
+            and_(Contact.name_folded >= prefix, Contact.name_folded < prefix + "\uffff")
+        )
+    if not conditions:
+        return []
+    rows = session.execute(
+        select(Contact).where(Contact.deleted_at.is_(None), or_(*conditions)).limit(2000)
+    ).scalars()
+    company = fold(values.get("company"))
+    found = []
+    for row in rows:
+        same_contact_point = (email and (row.email or "").lower() == email.lower()) or (
+            phone and row.phone == phone
+        )
+        similar_name = fuzz.token_sort_ratio(name, row.name_folded) >= 90 and (
+            fuzz.ratio(company, fold(row.company)) >= 85
+        )
+        if same_contact_point or similar_name:
+            found.append(row)
+    return read_contacts(session, found[:AMBIGUOUS_LIST_LIMIT])
+
+
+# -------------------------------------------------------------------- read
+
+
+def read_contact(session: Session, contact: Contact) -> ContactRead:
+    return read_contacts(session, [contact])[0]
+
+
+def read_contacts(session: Session, contacts: list[Contact]) -> list[ContactRead]:
+    """Read models for a batch of rows, with their tags in one query."""
+    tags = tags_of(session, [c.id for c in contacts])
+    return [_to_read(c, tags.get(c.id, [])) for c in contacts]
+
+
+def _to_read(contact: Contact, tags: list[str]) -> ContactRead:
+    data = {
+        name: getattr(contact, name)
+        for name in ContactRead.model_fields
+        if name not in ("tags", "extra")
+    }
+    return ContactRead(**data, tags=tags, extra=json.loads(contact.extra) if contact.extra else {})
+
+
+def tags_of(session: Session, contact_ids: list[int]) -> dict[int, list[str]]:
+    if not contact_ids:
+        return {}
+    rows = session.execute(
+        select(ContactTag.contact_id, Tag.name)
+        .join(Tag, Tag.id == ContactTag.tag_id)
+        .where(ContactTag.contact_id.in_(contact_ids))
+        .order_by(Tag.name)
+    )
+    result: dict[int, list[str]] = {}
+    for contact_id, name in rows:
+        result.setdefault(contact_id, []).append(name)
+    return result
+
+
+def get_contact(session: Session, ref: str | int, *, deleted: bool = False) -> ContactRead:
+    return read_contact(session, resolve_ref(session, ref, deleted=deleted))
+
+
+def resolve_ref(session: Session, ref: str | int, *, deleted: bool = False) -> Contact:
+    """The one contact REF names: an id, an exact email, or a name fragment.
+
+    `deleted` looks in the trash instead of among live contacts."""
+    text = str(ref).strip()
+    if not text:
+        raise UserError("no contact given: use an id, an email or part of a name")
+    alive = Contact.deleted_at.is_not(None) if deleted else Contact.deleted_at.is_(None)
+    where = "in the trash" if deleted else "among live contacts"
+    if text.isdigit():
+        contact = session.execute(select(Contact).where(Contact.id == int(text), alive)).scalar()
+        if contact is None:
+            raise NotFoundError(f"no contact #{text} {where}; see `crm list`")
+        return contact
+    if "@" in text:
+        matches = (
+            session.execute(
+                select(Contact).where(func.lower(Contact.email) == text.lower(), alive).limit(20)
+            )
+            .scalars()
+            .all()
+        )
+        if matches:
+            return _exactly_one(session, text, matches)
+    fragment = fold(text)
+    exact = (
+        session.execute(select(Contact).where(Contact.name_folded == fragment, alive).limit(20))
+        .scalars()
+        .all()
+    )
+    if len(exact) == 1:
+        return exact[0]
+    matches = (
+        session.execute(
+            select(Contact)
+            .where(Contact.name_folded.contains(fragment, autoescape=True), alive)
+            .order_by(Contact.name_folded)
+            .limit(AMBIGUOUS_LIST_LIMIT + 1)
+        )
+        .scalars()
+        .all()
+    )
+    if not matches:
+        raise NotFoundError(f"no contact matches {text!r} {where}; try `crm search {text}`")
+    return _exactly_one(session, text, matches)
+
+
+def _exactly_one(session: Session, ref: str, matches: list[Contact]) -> Contact:
+    if len(matches) == 1:
+        return matches[0]
+    shown = matches[:AMBIGUOUS_LIST_LIMIT]
+    listing = ", ".join(f"#{c.id} {c.name}" for c in shown)
+    more = " and more" if len(matches) > len(shown) else ""
+    raise AmbiguousRefError(
+        f"{ref!r} matches several contacts: {listing}{more}; use the id",
+        read_contacts(session, shown),
+    )
+
+
+@dataclass
+class ContactFilter:
+    stage: str | None = None
+    tag: str | None = None
+    owner: str | None = None
+    source: str | None = None
+    search: str | None = None
+
+
+def list_contacts(
+    session: Session,
+    filters: ContactFilter | None = None,
+    *,
+    sort: str = "name",
+    limit: int | None = None,
+    deleted: bool = False,
+) -> Iterator[ContactRead]:
+    """Live (or trashed) contacts matching `filters`, streamed in batches so a
+    100,000-contact export never holds every row at once."""
+    query = _filtered_query(session, filters or ContactFilter(), deleted=deleted)
+    query = _sorted(query, sort)
+    if limit is not None:
+        if limit < 0:
+            raise UserError("--limit must be 0 or more")
+        query = query.limit(limit)
+    result = session.execute(query.execution_options(yield_per=500)).scalars()
+    for batch in result.partitions():
+        yield from read_contacts(session, list(batch))
+
+
+def count_contacts(session: Session, filters: ContactFilter | None = None) -> int:
+    query = _filtered_query(session, filters or ContactFilter(), deleted=False)
+    return session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+
+
+def _filtered_query(session: Session, filters: ContactFilter, *, deleted: bool):
+    query = select(Contact).where(
+        Contact.deleted_at.is_not(None) if deleted else Contact.deleted_at.is_(None)
+    )
+    if filters.stage:
+        query = query.where(Contact.stage == config.normalize_stage(session, filters.stage))
+    if filters.owner:
+        query = query.where(func.lower(Contact.owner) == filters.owner.strip().lower())
+    if filters.source:
+        query = query.where(func.lower(Contact.source) == filters.source.strip().lower())
+    if filters.tag:
+        tag = normalize_tag(filters.tag)
+        query = query.where(
+            Contact.id.in_(
+                select(ContactTag.contact_id)
+                .join(Tag, Tag.id == ContactTag.tag_id)
+                .where(Tag.name == tag)
+            )
+        )
+    if filters.search:
+        from minicrm.services.search import matching_contact_ids
+
+        query = query.where(Contact.id.in_(matching_contact_ids(session, filters.search)))
+    return query
+
+
+def _sorted(query, sort: str):
+    if sort == "score":
+        return query.order_by(Contact.score.desc(), Contact.name_folded, Contact.id)
+    if sort == "name":
+        return query.order_by(Contact.name_folded, Contact.id)
+    if sort == "created":
+        return query.order_by(Contact.created_at.desc(), Contact.id.desc())
+    if sort == "updated":
+        return query.order_by(Contact.updated_at.desc(), Contact.id.desc())
+    if sort == "next":
+        next_due = (
+            select(FollowUp.contact_id, func.min(FollowUp.due_at).label("due"))
+            .where(FollowUp.done_at.is_(None))
+            .group_by(FollowUp.contact_id)
+            .subquery()
+        )
+        return query.outerjoin(next_due, next_due.c.contact_id == Contact.id).order_by(
+            next_due.c.due.is_(None), next_due.c.due, Contact.name_folded
+        )
+    raise UserError(f"unknown sort {sort!r}; choose one of: {', '.join(SORTS)}")
+
+
+# -------------------------------------------------------------------- edit
+
+
+@dataclass
+class ContactChanges:
+    fields: dict[str, Any] = field(default_factory=dict)  # field -> raw value ('' clears)
+    add_tags: list[str] = field(default_factory=list)
+    remove_tags: list[str] = field(default_factory=list)
+    set_extra: dict[str, str] = field(default_factory=dict)  # '' value removes the key
+    stage_reason: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.fields or self.add_tags or self.remove_tags or self.set_extra)
+
+
+def update_contact(
+    session: Session,
+    ref: str | int,
+    changes: ContactChanges,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> ContactRead:
+    """Apply `changes`; a stage change is recorded in the funnel history.
+
+    With `expected_version`, an edit based on stale data is refused."""
+    now = _now(now)
+    contact = resolve_ref(session, ref)
+    if expected_version is not None and contact.version != expected_version:
+        raise ConflictError(
+            f"#{contact.id} {contact.name} was changed by someone else meanwhile; "
+            "reload it and edit again"
+        )
+    unknown = set(changes.fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise UserError(
+            f"cannot edit {', '.join(sorted(unknown))}; fields: {', '.join(EDITABLE_FIELDS)}"
+        )
+    raw = dict(changes.fields)
+    if "stage" in raw and not raw["stage"]:
+        raise ValidationError("stage cannot be empty", field="stage")
+    raw["_had_reason"] = contact.lost_reason or changes.stage_reason
+    values = clean_contact_fields(session, raw, creating=False)
+    old_stage = contact.stage
+    for name, value in values.items():
+        setattr(contact, name, value)
+    if contact.stage != old_stage:
+        _record_stage_move(session, contact, old_stage, now, changes.stage_reason)
+    if changes.set_extra:
+        extra = json.loads(contact.extra) if contact.extra else {}
+        for key, value in changes.set_extra.items():
+            if value == "":
+                extra.pop(key, None)
+            else:
+                extra[key] = value
+        contact.extra = _dump_extra(extra)
+    _set_tags(
+        session,
+        contact.id,
+        add=[normalize_tag(t) for t in changes.add_tags],
+        remove=[normalize_tag(t) for t in changes.remove_tags],
+    )
+    contact.name_folded = fold(contact.name)
+    contact.search_text = search_text_of(contact)
+    contact.updated_at = now
+    contact.version += 1
+    session.flush()
+    return read_contact(session, contact)
+
+
+def _record_stage_move(
+    session: Session, contact: Contact, old_stage: str, now: datetime, reason: str | None
+) -> None:
+    if contact.stage == LOST:
+        reason = reason or contact.lost_reason
+        contact.lost_reason = reason
+    elif old_stage == LOST:
+        contact.lost_reason = None
+    contact.stage_entered_at = now
+    session.add(
+        StageChange(
+            contact_id=contact.id,
+            from_stage=old_stage,
+            to_stage=contact.stage,
+            at=now,
+            reason=reason,
+        )
+    )
+
+
+def _set_tags(
+    session: Session, contact_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()
+) -> None:
+    for name in dict.fromkeys(add):
+        tag_id = session.execute(select(Tag.id).where(Tag.name == name)).scalar()
+        if tag_id is None:
+            tag = Tag(name=name)
+            session.add(tag)
+            session.flush()
+            tag_id = tag.id
+        if session.get(ContactTag, (contact_id, tag_id)) is None:
+            session.add(ContactTag(contact_id=contact_id, tag_id=tag_id))
+    remove = list(remove)
+    if remove:
+        session.execute(
+            delete(ContactTag).where(
+                ContactTag.contact_id == contact_id,
+                ContactTag.tag_id.in_(select(Tag.id).where(Tag.name.in_(remove))),
+            )
+        )
+    session.flush()
+
+
+def _dump_extra(extra: dict[str, Any]) -> str | None:
+    return json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
+
+
+# ------------------------------------------------------------------- trash
+
+
+def trash_contact(session: Session, ref: str | int, *, now: datetime | None = None) -> ContactRead:
+    contact = resolve_ref(session, ref)
+    contact.deleted_at = contact.updated_at = _now(now)
+    contact.version += 1
+    session.flush()
+    return read_contact(session, contact)
+
+
+def restore_contact(
+    session: Session, ref: str | int, *, now: datetime | None = None
+) -> ContactRead:
+    contact = resolve_ref(session, ref, deleted=True)
+    contact.deleted_at = None
+    contact.updated_at = _now(now)
+    contact.version += 1
+    session.flush()
+    return read_contact(session, contact)
+
+
+def purge_contact(session: Session, ref: str | int) -> ContactRead:
+    """Delete for good, with its interactions, follow-ups and history.
+
+    REF is looked up among live contacts first, then in the trash."""
+    try:
+        contact = resolve_ref(session, ref)
+    except NotFoundError:
+        contact = resolve_ref(session, ref, deleted=True)
+    gone = read_contact(session, contact)
+    session.execute(delete(Contact).where(Contact.id == contact.id))
+    session.flush()
+    return gone
+
+
+def list_trash(session: Session) -> list[ContactRead]:
+    return list(list_contacts(session, sort="updated", deleted=True))
