@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 from sqlmodel import Session
 
 from minicrm.errors import StoreError, UserError
@@ -141,10 +141,10 @@ def current_revision(engine: Engine) -> str | None:
                 ) from exc
             return None
         raise StoreError(f"cannot read the database: {exc.orig}") from exc
-    except Exception as exc:
-        if exc.__class__.__name__ == "ProgrammingError":  # PostgreSQL: table missing
-            return None
-        raise
+    except ProgrammingError:  # PostgreSQL: no alembic_version table yet
+        return None
+    except DatabaseError as exc:  # not a database at all, or damaged
+        raise StoreError(f"cannot read the database: {exc.orig}") from exc
 
 
 def _has_tables(engine: Engine) -> bool:
@@ -213,6 +213,8 @@ def backup_sqlite(source: Path, target: Path) -> None:
 
 def restore_sqlite(backup: Path, target: Path) -> None:
     """Replace `target`'s contents with `backup`'s, in one step for readers."""
+    if not backup.is_file():
+        raise UserError(f"no backup file at {backup}")
     with _sqlite_connect(backup) as src:
         check_sqlite_file(src, backup)
         with _sqlite_connect(target) as dst:

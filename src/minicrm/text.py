@@ -55,6 +55,12 @@ def _fold_once(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", stripped)).strip()
 
 
+def search_text(*parts: str | None) -> str:
+    """What full-text search sees for a row: folded words joined by single
+    spaces, so a LIKE fallback can match word starts as FTS5 does."""
+    return " ".join(tokens(" ".join(p for p in parts if p)))
+
+
 def tokens(text: str | None) -> list[str]:
     """Folded words of `text`, for building full-text queries."""
     return [t for t in re.split(r"[^\w]+", fold(text)) if t]

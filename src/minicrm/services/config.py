@@ -102,7 +102,7 @@ def _validate_stages(session: Session, value: str) -> str:
 
 def _validate_currency(_session: Session, value: str) -> str:
     code = value.strip().upper()
-    if len(code) != 3 or not code.isalpha():
+    if len(code) != 3 or not (code.isascii() and code.isalpha()):
         raise ValidationError(f"invalid currency {value!r}: use an ISO 4217 code like EUR")
     return code
 
@@ -122,7 +122,7 @@ def _validate_timezone(_session: Session, value: str) -> str:
     name = value.strip()
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValidationError(
             f"unknown time zone {value!r}: use a name like Europe/Berlin"
         ) from exc
@@ -130,9 +130,10 @@ def _validate_timezone(_session: Session, value: str) -> str:
 
 
 def _validate_port(_session: Session, value: str) -> str:
-    if not value.strip().isdigit() or not 0 < int(value) < 65536:
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
         raise ValidationError(f"invalid port {value!r}")
-    return value.strip()
+    return text
 
 
 def _validate_yes_no(_session: Session, value: str) -> str:

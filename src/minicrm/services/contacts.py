@@ -27,7 +27,7 @@ from minicrm.services.validation import (
     normalize_phone,
     normalize_tag,
 )
-from minicrm.text import fold
+from minicrm.text import fold, search_text
 
 # Plain text fields a user may set directly.
 TEXT_FIELDS = (
@@ -133,46 +133,51 @@ def clean_contact_fields(
 
 def search_text_of(contact: Contact) -> str:
     """The folded text full-text search sees for a contact."""
-    parts = (contact.name, contact.email, contact.phone, contact.company, contact.notes)
-    return fold(" ".join(p for p in parts if p))
+    return search_text(contact.name, contact.email, contact.phone, contact.company, contact.notes)
 
 
 def find_likely_duplicates(session: Session, values: dict[str, Any]) -> list[ContactRead]:
     """Live contacts with the same email or phone, or a very similar name and
     company (rapidfuzz on folded text)."""
+    alive = Contact.deleted_at.is_(None)
+    found: dict[int, Contact] = {}
+    contact_points = []
+    if values.get("email"):
+        contact_points.append(func.lower(Contact.email) == func.lower(values["email"]))
+    if values.get("phone"):
+        contact_points.append(Contact.phone == values["phone"])
+    if contact_points:  # indexed, and never crowded out by name candidates
+        for row in session.execute(select(Contact).where(alive, or_(*contact_points))).scalars():
+            found[row.id] = row
+    for row in _similar_names(session, values):
+        found.setdefault(row.id, row)
+    return read_contacts(session, list(found.values())[:AMBIGUOUS_LIST_LIMIT])
+
+
+def _similar_names(session: Session, values: dict[str, Any]) -> list[Contact]:
+    """Live contacts whose folded name and company are nearly the same, in any
+    word order. Candidates start with the first letters of one of the words
+    (indexed range scans), so the fuzzy comparison sees few rows."""
     from rapidfuzz import fuzz
 
-    email, phone = values.get("email"), values.get("phone")
-    conditions = []
-    if email:
-        conditions.append(func.lower(Contact.email) == email.lower())
-    if phone:
-        conditions.append(Contact.phone == phone)
     name = fold(values.get("name"))
-    first_word = name.split(" ")[0] if name else ""
-    if first_word:
-        # Candidates share the first word's start: an indexed range scan.
-        prefix = first_word[:3]
-        conditions.append(
-            and_(Contact.name_folded >= prefix, Contact.name_folded < prefix + "\uffff")
-        )
-    if not conditions:
+    words = [w for w in name.split(" ") if w]
+    if not words:
         return []
-    rows = session.execute(
-        select(Contact).where(Contact.deleted_at.is_(None), or_(*conditions)).limit(2000)
+    ranges = [
+        and_(Contact.name_folded >= w[:3], Contact.name_folded < w[:3] + "\uffff") for w in words
+    ]
+    word_starts = [Contact.name_folded.contains(" " + w[:3], autoescape=True) for w in words]
+    candidates = session.execute(
+        select(Contact).where(Contact.deleted_at.is_(None), or_(*ranges, *word_starts)).limit(5000)
     ).scalars()
     company = fold(values.get("company"))
-    found = []
-    for row in rows:
-        same_contact_point = (email and (row.email or "").lower() == email.lower()) or (
-            phone and row.phone == phone
-        )
-        similar_name = fuzz.token_sort_ratio(name, row.name_folded) >= 90 and (
-            fuzz.ratio(company, fold(row.company)) >= 85
-        )
-        if same_contact_point or similar_name:
-            found.append(row)
-    return read_contacts(session, found[:AMBIGUOUS_LIST_LIMIT])
+    return [
+        row
+        for row in candidates
+        if fuzz.token_sort_ratio(name, row.name_folded) >= 90
+        and fuzz.ratio(company, fold(row.company)) >= 85
+    ]
 
 
 # -------------------------------------------------------------------- read
@@ -225,7 +230,7 @@ def resolve_ref(session: Session, ref: str | int, *, deleted: bool = False) -> C
         raise UserError("no contact given: use an id, an email or part of a name")
     alive = Contact.deleted_at.is_not(None) if deleted else Contact.deleted_at.is_(None)
     where = "in the trash" if deleted else "among live contacts"
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= 18:
         contact = session.execute(select(Contact).where(Contact.id == int(text), alive)).scalar()
         if contact is None:
             raise NotFoundError(f"no contact #{text} {where}; see `crm list`")
@@ -233,7 +238,9 @@ def resolve_ref(session: Session, ref: str | int, *, deleted: bool = False) -> C
     if "@" in text:
         matches = (
             session.execute(
-                select(Contact).where(func.lower(Contact.email) == text.lower(), alive).limit(20)
+                select(Contact)
+                .where(func.lower(Contact.email) == func.lower(text), alive)
+                .limit(20)
             )
             .scalars()
             .all()
@@ -294,12 +301,17 @@ def list_contacts(
 ) -> Iterator[ContactRead]:
     """Live (or trashed) contacts matching `filters`, streamed in batches so a
     100,000-contact export never holds every row at once."""
+    # Built (and so validated) now; rows are only fetched as they are consumed.
     query = _filtered_query(session, filters or ContactFilter(), deleted=deleted)
     query = _sorted(query, sort)
     if limit is not None:
         if limit < 0:
             raise UserError("--limit must be 0 or more")
         query = query.limit(limit)
+    return _stream(session, query)
+
+
+def _stream(session: Session, query) -> Iterator[ContactRead]:
     result = session.execute(query.execution_options(yield_per=500)).scalars()
     for batch in result.partitions():
         yield from read_contacts(session, list(batch))
@@ -317,9 +329,9 @@ def _filtered_query(session: Session, filters: ContactFilter, *, deleted: bool):
     if filters.stage:
         query = query.where(Contact.stage == config.normalize_stage(session, filters.stage))
     if filters.owner:
-        query = query.where(func.lower(Contact.owner) == filters.owner.strip().lower())
+        query = query.where(func.lower(Contact.owner) == func.lower(filters.owner.strip()))
     if filters.source:
-        query = query.where(func.lower(Contact.source) == filters.source.strip().lower())
+        query = query.where(func.lower(Contact.source) == func.lower(filters.source.strip()))
     if filters.tag:
         tag = normalize_tag(filters.tag)
         query = query.where(

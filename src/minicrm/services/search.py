@@ -8,7 +8,7 @@ Persian, Greek and accented names are found however they are typed.
 
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, and_, column, select, text
+from sqlalchemy import Integer, and_, column, or_, select, text
 from sqlmodel import Session
 
 from minicrm.errors import UserError
@@ -133,18 +133,25 @@ def _fts_match(words: list[str]) -> str:
 
 
 def _like_all(column, words: list[str]):
-    return and_(*(column.contains(w, autoescape=True) for w in words))
+    # search_text is folded words joined by single spaces (text.search_text),
+    # so "starts a word" is: at the very start, or right after a space.
+    return and_(
+        *(
+            or_(column.startswith(w, autoescape=True), column.contains(" " + w, autoescape=True))
+            for w in words
+        )
+    )
 
 
 def _has_fts5(session: Session) -> bool:
     bind = session.get_bind()
     if bind.dialect.name != "sqlite":
         return False
-    cached = bind.engine.__dict__.get(_FTS_FLAG)  # one lookup per engine
-    if cached is None:
+    # Cached on the pool: shared by an engine and its execution-option copies.
+    cache = bind.pool.__dict__
+    if _FTS_FLAG not in cache:
         found = session.execute(
             text("SELECT 1 FROM sqlite_master WHERE type='table' AND name='contact_fts'")
         ).scalar()
-        cached = bool(found)
-        bind.engine.__dict__[_FTS_FLAG] = cached
-    return cached
+        cache[_FTS_FLAG] = bool(found)
+    return cache[_FTS_FLAG]

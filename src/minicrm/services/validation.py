@@ -55,6 +55,7 @@ def normalize_phone(value: Any, default_region: str | None) -> str | None:
 
 
 _MONEY = re.compile(r"^-?\d+(\.\d{1,2})?$")
+_GROUPED = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d{1,2})?$")
 
 
 def money_to_cents(value: Any, field: str = "value") -> int | None:
@@ -63,10 +64,13 @@ def money_to_cents(value: Any, field: str = "value") -> int | None:
         return None
     if isinstance(value, bool):
         raise ValidationError(f"invalid {field} {value!r}", field=field)
-    text = str(value).strip().replace(",", "").replace("_", "")
+    text = str(value).strip().replace("_", "")
+    if _GROUPED.match(text):  # 1,250.50; but "12,50" is a decimal comma: refused
+        text = text.replace(",", "")
     if not _MONEY.match(text):
         raise ValidationError(
-            f"invalid {field} {value!r}: give a number like 1250 or 1250.50", field=field
+            f"invalid {field} {value!r}: give a number like 1250 or 1,250.50 (a dot for cents)",
+            field=field,
         )
     try:
         cents = int((Decimal(text) * 100).to_integral_value())
