@@ -2,8 +2,9 @@
 
 The schema covers every entity of SPEC §1 at once so later features add
 behaviour, not columns. Timestamps are stored in UTC; money as integer cents.
-Columns ending in `_folded` or named `search_text` hold text.fold() output
-for matching; they are written by the services, never typed by users.
+`name_folded` holds text.fold() output (REF matching, sorting) and
+`search_text` holds text.search_text() words (full-text search); services
+write both, users never type them.
 """
 
 from datetime import UTC, datetime
