@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, Text, text
+from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, Text, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -137,8 +137,9 @@ class FollowUp(SQLModel, table=True):
         Index(
             "ix_followup_open_due",
             "due_at",
+            # The migration also makes it partial on PostgreSQL; naming
+            # postgresql_where here would import that dialect on every command.
             sqlite_where=text("done_at IS NULL"),
-            postgresql_where=text("done_at IS NULL"),
         ),
         Index("ix_followup_contact", "contact_id"),
     )
@@ -179,6 +180,35 @@ class Setting(SQLModel, table=True):
     key: str = Field(sa_column=Column(Text, primary_key=True))
     value: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: datetime | None = _ts(nullable=False)
+
+
+class Cadence(SQLModel, table=True):
+    """Stay in touch: a contact (or everyone with a tag) is due to get in touch
+    after `every_days` without an interaction."""
+
+    __tablename__ = "cadence"
+    __table_args__ = (
+        CheckConstraint("(contact_id IS NULL) <> (tag IS NULL)", name="ck_cadence_contact_or_tag"),
+        CheckConstraint("every_days > 0", name="ck_cadence_every_days_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("contact.id", ondelete="CASCADE"), unique=True),
+    )
+    tag: str | None = Field(default=None, sa_column=Column(Text, unique=True))
+    every_days: int = Field(sa_column=Column(Integer, nullable=False))
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class ReminderLedger(SQLModel, table=True):
+    """What `crm remind --only-new` already announced, one key per occurrence."""
+
+    __tablename__ = "reminder_ledger"
+
+    key: str = Field(sa_column=Column(Text, primary_key=True))
+    sent_at: datetime | None = _ts(nullable=False)
 
 
 # ---------------------------------------------------------------- read models

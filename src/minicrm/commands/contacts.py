@@ -1,5 +1,6 @@
 """Contacts from the command line: add, list, show, edit, rm, trash, restore, search."""
 
+from operator import itemgetter
 from typing import Annotated
 
 import typer
@@ -127,7 +128,8 @@ def list_(
         if json_:
             out.print_json_array(c.to_json() for c in contacts)
         elif csv_:
-            out.print_csv(CSV_COLUMNS, ([c.to_json()[k] for k in CSV_COLUMNS] for c in contacts))
+            columns = itemgetter(*CSV_COLUMNS)
+            out.print_csv(CSV_COLUMNS, (columns(c.to_json()) for c in contacts))
         else:
             zone = _zone(session)
             out.print_table(LIST_HEADER, (_list_row(c, zone) for c in contacts))
