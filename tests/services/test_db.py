@@ -209,18 +209,21 @@ def test_ensure_schema_is_a_no_op_on_a_current_database(fresh):
     assert list(sqlite_path(fresh).parent.glob("*.bak")) == []
 
 
-def test_ensure_schema_backs_up_an_older_database_before_upgrading(db_path, monkeypatch):
-    """Only one migration exists, so the code is told a newer head exists:
-    the database at 0001 is then "old" and must be copied first."""
-    engine = make_engine(url_of(db_path))
+def test_ensure_schema_backs_up_an_older_database_before_upgrading(tmp_path):
+    """A database made at revision 0001 (the first release) is copied aside,
+    then upgraded to the head with its rows intact."""
+    path = tmp_path / "crm.db"
+    engine = make_engine(url_of(path))
+    db.upgrade_schema(engine, "0001")
     add_person(engine, "Maria")
-    monkeypatch.setattr(db, "SCHEMA_HEAD", "0002")
     done = ensure_schema(engine)
+    assert current_revision(engine) == db.SCHEMA_HEAD
+    assert people(engine) == ["Maria"]
     engine.dispose()
     assert done.from_revision == "0001"
-    assert done.to_revision == "0002"
-    assert done.backup.parent == db_path.parent
-    assert done.backup.name.startswith("crm.db.before-0002-from-0001-")
+    assert done.to_revision == db.SCHEMA_HEAD
+    assert done.backup.parent == path.parent
+    assert done.backup.name.startswith(f"crm.db.before-{db.SCHEMA_HEAD}-from-0001-")
     assert mode_of(done.backup) == 0o600
     backup = make_engine(url_of(done.backup))
     assert current_revision(backup) == "0001"

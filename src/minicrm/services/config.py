@@ -151,3 +151,10 @@ _VALIDATORS = {
     "smtp_port": _validate_port,
     "smtp_starttls": _validate_yes_no,
 }
+
+
+def local_zone_of(session: Session):
+    """The zone dates are shown and typed in: the `timezone` setting, else TZ."""
+    from minicrm.dates import local_zone
+
+    return local_zone(get_setting(session, "timezone"))

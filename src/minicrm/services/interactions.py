@@ -1,0 +1,60 @@
+"""Interactions: calls, emails, visits, purchases… logged against a contact."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from minicrm.errors import ValidationError
+from minicrm.models import Interaction, InteractionRead
+from minicrm.services.contacts import resolve_ref
+from minicrm.services.validation import clean_text, money_to_cents
+from minicrm.settings import current_user
+from minicrm.text import search_text
+
+KINDS = ("call", "email", "meeting", "note", "sms", "visit", "quote", "purchase")
+
+
+def normalize_kind(kind: str) -> str:
+    wanted = (kind or "").strip().casefold()
+    if wanted not in KINDS:
+        raise ValidationError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}", field="kind")
+    return wanted
+
+
+def log_interaction(
+    session: Session,
+    ref: str | int,
+    kind: str,
+    summary: str | None = None,
+    *,
+    at: datetime | None = None,
+    amount=None,
+    owner: str | None = None,
+    now: datetime | None = None,
+) -> InteractionRead:
+    """Record what happened with a contact (at `at`, default now).
+
+    The owner is who logged it: `owner`, else CRM_USER or the OS user."""
+    now = now or datetime.now(UTC)
+    contact = resolve_ref(session, ref)
+    summary = clean_text(summary)
+    row = Interaction(
+        contact_id=contact.id,
+        kind=normalize_kind(kind),
+        at=at or now,
+        summary=summary,
+        search_text=search_text(summary),
+        amount_cents=money_to_cents(amount, field="amount"),
+        owner=clean_text(owner) or current_user(),
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return InteractionRead.model_validate(row, from_attributes=True)
+
+
+def last_interaction_at(session: Session, contact_id: int) -> datetime | None:
+    return session.execute(
+        select(func.max(Interaction.at)).where(Interaction.contact_id == contact_id)
+    ).scalar()
