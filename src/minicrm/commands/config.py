@@ -50,11 +50,25 @@ def set_(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Setting name.")],
     value: Annotated[str, typer.Argument(help="New value.")],
+    move_to: Annotated[
+        str | None,
+        typer.Option(
+            "--move-to",
+            help="With stages: where contacts in a dropped or renamed stage go.",
+        ),
+    ] = None,
 ) -> None:
     """Change a setting (validated before it is stored)."""
     from minicrm.commands import _output as out
+    from minicrm.errors import UserError
     from minicrm.services.config import set_setting
+    from minicrm.services.stages import change_stages
 
+    if move_to is not None and key != "stages":
+        raise UserError("--move-to only goes with `crm config set stages …`")
     with unit_of_work(ctx) as session:
-        stored = set_setting(session, key, value)
+        if key == "stages":
+            stored = change_stages(session, value, move_to=move_to)
+        else:
+            stored = set_setting(session, key, value)
     out.info(f"{key} = {stored}")

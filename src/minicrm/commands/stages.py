@@ -1,0 +1,107 @@
+"""`crm stage` and `crm pipeline`: moving through the funnel, and the board."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from minicrm.commands._store import unit_of_work
+
+
+def register(app: typer.Typer) -> None:
+    app.command("stage")(stage)
+    app.command("pipeline")(pipeline)
+
+
+def stage(
+    ctx: typer.Context,
+    ref: Annotated[
+        str, typer.Argument(metavar="REF", help="Id, exact email, or part of the name.")
+    ],
+    new_stage: Annotated[str, typer.Argument(metavar="STAGE", help="e.g. interest, won, lost.")],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (required for lost; asked on a terminal).")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="When the move happened (default: now).")
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")] = False,
+) -> None:
+    """Move a contact in the funnel; every move is kept in its history."""
+    from minicrm.commands import _output as out
+    from minicrm.dates import parse_when
+    from minicrm.services.config import local_zone_of
+    from minicrm.services.stages import move_stage
+
+    now = datetime.now(UTC)
+    if new_stage.strip().casefold() == "lost" and not reason and out.interactive():
+        reason = _ask_lost_reason()
+    with unit_of_work(ctx) as session:
+        when = parse_when(at, now=now, zone=local_zone_of(session)) if at else None
+        contact = move_stage(session, ref, new_stage, reason=reason, at=when, now=now)
+    if json_:
+        out.print_json(contact.to_json())
+    else:
+        out.info(f"#{contact.id} {contact.name} is now in {contact.stage}")
+
+
+def _ask_lost_reason() -> str:
+    from minicrm.services.stages import LOST_REASONS
+
+    choices = "  ".join(f"{n}) {r}" for n, r in enumerate(LOST_REASONS, start=1))
+    answer = typer.prompt(f"Why was it lost? {choices}  (or type a reason)").strip()
+    if answer.isdigit() and 1 <= int(answer) <= len(LOST_REASONS):
+        return LOST_REASONS[int(answer) - 1]
+    return answer
+
+
+def pipeline(
+    ctx: typer.Context,
+    top: Annotated[int, typer.Option("--top", min=0, help="Contacts shown per stage.")] = 3,
+    json_: Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")] = False,
+) -> None:
+    """The board: one column per stage with its count, value and best-scored contacts."""
+    from minicrm.commands import _output as out
+    from minicrm.services.stages import pipeline as board
+
+    with unit_of_work(ctx, write=False) as session:
+        columns = board(session, top=top)
+    if json_:
+        out.print_json([c.to_json() for c in columns])
+        return
+    if out.stdout_is_tty():
+        _print_board(columns)
+    else:
+        _print_plain(columns)
+
+
+def _summary(column) -> str:
+    from minicrm.commands.contacts import _money
+
+    value = _money(column.value_cents) or "0"
+    return f"{column.count} contacts · {value}"
+
+
+def _print_board(columns) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False, expand=True, header_style="bold")
+    for column in columns:
+        table.add_column(f"{column.stage}\n{_summary(column)}", overflow="fold", ratio=1)
+    deepest = max((len(c.top) for c in columns), default=0)
+    for row in range(deepest):
+        table.add_row(
+            *(
+                f"{c.top[row].name} ({c.top[row].score})" if row < len(c.top) else ""
+                for c in columns
+            )
+        )
+    Console(highlight=False).print(table)
+
+
+def _print_plain(columns) -> None:
+    for column in columns:
+        print(f"{column.stage}: {_summary(column)}")
+        for contact in column.top:
+            print(f"  #{contact.id} {contact.name} (score {contact.score})")
