@@ -211,6 +211,37 @@ class ReminderLedger(SQLModel, table=True):
     sent_at: datetime | None = _ts(nullable=False)
 
 
+class ImportBatch(SQLModel, table=True):
+    """One `crm import` run: what file, when, and how many rows did what."""
+
+    __tablename__ = "import_batch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_name: str = Field(sa_column=Column(Text, nullable=False))
+    format: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime | None = _ts(nullable=False)
+    counts: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+    undone_at: datetime | None = _ts()
+
+
+class ImportChange(SQLModel, table=True):
+    """A contact an import created, or updated (with its state before, as
+    JSON, so `crm import --undo` can put it back). No foreign key to the
+    contact: undo must cope with a contact purged since."""
+
+    __tablename__ = "import_change"
+    __table_args__ = (
+        Index("ix_import_change_batch", "batch_id"),
+        CheckConstraint("action IN ('created', 'updated')", name="ck_import_change_action"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = _fk("import_batch")
+    contact_id: int = Field(sa_column=Column(Integer, nullable=False))
+    action: str = Field(sa_column=Column(Text, nullable=False))
+    before: str | None = Field(default=None, sa_column=Column(Text))
+
+
 # ---------------------------------------------------------------- read models
 # Plain pydantic objects: they outlive the session, cross threads, and give
 # the JSON of SPEC §10 through to_json().
