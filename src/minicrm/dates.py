@@ -44,7 +44,8 @@ _DAY_WORD = re.compile(rf"^(?P<day>today|tomorrow|yesterday|tonight)(?:\s+{_TIME
 _WEEKDAY = re.compile(rf"^(?P<next>next\s+|this\s+|last\s+)?(?P<wd>[a-z]+)(?:\s+{_TIME})?$")
 _END_OF = re.compile(rf"^end\s+of\s+(?:the\s+)?(?P<what>month|week|day)(?:\s+{_TIME})?$")
 _ISO = re.compile(
-    r"^\d{4}-\d{2}-\d{2}(?:[ t]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:z|[+-]\d{2}:?\d{2})?$"
+    r"^\d{4}-\d{2}-\d{2}(?:[ t]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+    r"(?:z|[+-]\d{2}:?\d{2}(?::?\d{2}(?:\.\d+)?)?)?$"
 )
 
 
@@ -83,22 +84,14 @@ def parse_when(
     phrase = " ".join(str(text).strip().lower().split())
     if not phrase:
         raise UserError(f"no date given; try one of: {EXAMPLES}")
-    local_now = now.astimezone(zone)
-    for reader in (
-        _read_now,
-        _read_offset,
-        _read_ago,
-        _read_day_word,
-        _read_weekday,
-        _read_end_of,
-        _read_iso,
-    ):
-        found = reader(phrase, local_now, zone, default_time)
-        if found is not None:
-            return _stored(found)
-    found = _read_with_dateutil(phrase, local_now, zone, default_time)
+    try:
+        found = _read(phrase, now.astimezone(zone), zone, default_time)
+    except UserError as exc:  # say what was wrong, then show what works
+        raise UserError(f"{exc.message}; try one of: {EXAMPLES}") from exc
+    except OverflowError as exc:
+        raise UserError(f"the date {text!r} is out of range; try one of: {EXAMPLES}") from exc
     if found is not None:
-        return _stored(found)
+        return found
     raise UserError(f"cannot read the date {text!r}; try one of: {EXAMPLES}")
 
 
@@ -234,8 +227,9 @@ def _read_end_of(phrase, local_now, zone, default_time):
 def _read_iso(phrase, local_now, zone, default_time):
     if not _ISO.match(phrase):
         return None
+    padded = re.sub(r"^(\d{4}-\d{2}-\d{2}[ t])(\d):", r"\g<1>0\2:", phrase)  # 9:30 -> 09:30
     try:
-        value = datetime.fromisoformat(phrase.upper().replace(" ", "T"))
+        value = datetime.fromisoformat(padded.upper().replace(" ", "T"))
     except ValueError as exc:
         raise UserError(f"cannot read the date {phrase!r}: {exc}") from exc
     if len(phrase) == 10:  # a date alone
@@ -265,3 +259,22 @@ def _read_with_dateutil(phrase, local_now, zone, default_time):
     if value.tzinfo is not None:
         return value
     return _at(value.date(), value.time(), zone)
+
+
+READERS = (
+    _read_now,
+    _read_offset,
+    _read_ago,
+    _read_day_word,
+    _read_weekday,
+    _read_end_of,
+    _read_iso,
+)
+
+
+def _read(phrase: str, local_now: datetime, zone: tzinfo, default_time: time) -> datetime | None:
+    for reader in (*READERS, _read_with_dateutil):
+        found = reader(phrase, local_now, zone, default_time)
+        if found is not None:
+            return _stored(found)
+    return None

@@ -1,0 +1,164 @@
+"""`crm export followups --format ics`, and a clear error for everything else."""
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+from icalendar import Calendar
+
+from minicrm.commands import app
+from minicrm.commands import export as export_command
+from minicrm.db import session_scope
+from minicrm.services.config import set_setting
+from minicrm.services.contacts import ContactInput, add_contact, trash_contact
+from minicrm.services.followups import add_followup, complete_followup
+
+if "export" not in {command.name for command in app.registered_commands}:
+    export_command.register(app)  # until commands/__init__.py registers it
+
+NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+DUE = datetime(2026, 3, 23, 8, 0, tzinfo=UTC)
+GREEK = "Μαρία Παπαδοπούλου"
+
+
+@pytest.fixture(autouse=True)
+def fixed_now(monkeypatch):
+    monkeypatch.setattr(export_command, "_now", lambda: NOW)
+
+
+@pytest.fixture
+def followups(engine) -> dict[str, int]:
+    with session_scope(engine) as session:
+        maria = add_contact(session, ContactInput(name="Maria Lopez", owner="alice"), now=NOW)
+        greek = add_contact(session, ContactInput(name=GREEK, owner="bob"), now=NOW)
+        gone = add_contact(session, ContactInput(name="Gone Person"), now=NOW)
+        made = {
+            "quote": add_followup(session, maria.id, DUE, "send the quote", now=NOW).id,
+            "weekly": add_followup(session, greek.id, DUE, "call", every="week", now=NOW).id,
+            "done": add_followup(session, maria.id, DUE, "done already", now=NOW).id,
+            "trashed": add_followup(session, gone.id, DUE, "gone", now=NOW).id,
+        }
+        complete_followup(session, made["done"], zone=UTC, now=NOW)
+        trash_contact(session, gone.id, now=NOW)
+    return made
+
+
+def todos(data: bytes, name: str = "VTODO") -> dict[str, object]:
+    return {str(e["UID"]): e for e in Calendar.from_ical(data).walk(name)}
+
+
+def uid(followup_id: int) -> str:
+    return f"followup-{followup_id}@minicrm"
+
+
+def test_followups_as_ics_on_stdout(cli, followups):
+    result = cli.ok("export", "followups", "--format", "ics")
+    assert result.stderr == ""
+    found = todos(result.stdout_bytes)
+    assert sorted(found) == sorted([uid(followups["quote"]), uid(followups["weekly"])])
+    quote = found[uid(followups["quote"])]
+    assert str(quote["SUMMARY"]) == "Follow up: Maria Lopez — send the quote"
+    assert quote.decoded("DUE") == DUE
+    assert quote.decoded("DTSTAMP") == NOW
+    assert dict(found[uid(followups["weekly"])]["RRULE"]) == {"FREQ": ["WEEKLY"]}
+    assert result.stdout_bytes.startswith(b"BEGIN:VCALENDAR\r\n")
+
+
+def test_output_file_holds_exactly_what_stdout_would(cli, followups, tmp_path):
+    on_stdout = cli.ok("export", "followups", "--format", "ics").stdout_bytes
+    target = tmp_path / "out" / "followups.ics"
+    target.parent.mkdir()
+    result = cli.ok("export", "followups", "--format", "ics", "-o", str(target))
+    assert result.stdout == ""
+    assert result.stderr == f"crm: wrote 2 follow-ups to {target}\n"
+    assert target.read_bytes() == on_stdout
+    assert GREEK in target.read_text(encoding="utf-8").replace("\r\n ", "")
+    assert [p.name for p in target.parent.iterdir()] == ["followups.ics"]  # no temp left
+
+
+def test_overwriting_a_file_replaces_it_whole_and_keeps_its_permissions(cli, followups, tmp_path):
+    target = tmp_path / "followups.ics"
+    target.write_text("old calendar")
+    target.chmod(0o644)
+    cli.ok("export", "followups", "--format", "ics", "--output", str(target))
+    assert target.read_bytes().startswith(b"BEGIN:VCALENDAR")
+    assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_as_events_and_only_one_owner(cli, followups):
+    result = cli.ok("export", "followups", "--format", "ics", "--as", "event", "--owner", "Bob")
+    assert todos(result.stdout_bytes) == {}
+    events = todos(result.stdout_bytes, "VEVENT")
+    assert list(events) == [uid(followups["weekly"])]
+    assert events[uid(followups["weekly"])].decoded("DTEND") == datetime(
+        2026, 3, 23, 8, 15, tzinfo=UTC
+    )
+
+
+def test_a_recurring_follow_up_is_written_in_the_timezone_setting(cli, followups, engine):
+    with session_scope(engine) as session:
+        set_setting(session, "timezone", "Europe/Berlin", now=NOW)
+    found = todos(cli.ok("export", "followups", "--format", "ics").stdout_bytes)
+    weekly = found[uid(followups["weekly"])]
+    assert weekly["DTSTART"].params["TZID"] == "Europe/Berlin"
+    assert weekly.decoded("DTSTART").replace(tzinfo=None) == datetime(2026, 3, 23, 9, 0)
+    assert found[uid(followups["quote"])]["DUE"].to_ical() == b"20260323T080000Z"
+
+
+AVAILABLE = "available now: crm export followups --format ics"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["contacts", "--format", "csv"], ("contacts as csv is not available yet", AVAILABLE)),
+        (["contacts", "--format", "vcf"], ("contacts as vcf is not available yet", AVAILABLE)),
+        (["all", "--format", "json"], ("all as json is not available yet", AVAILABLE)),
+        (["followups", "--format", "csv"], ("followups as csv is not available yet",)),
+        (["followups", "-f", "JSON"], ("followups as json is not available yet",)),
+        (["followups"], ("say which format with --format", AVAILABLE)),
+        (["followups", "--format", "xml"], ("unknown format 'xml'", "csv, vcf, ics, json")),
+        (["calendar", "--format", "ics"], ("cannot export 'calendar'", "contacts, followups, all")),
+        (["followups", "--format", "ics", "--as", "task"], ("--as 'task'", "todo or event")),
+    ],
+)  # fmt: skip
+def test_anything_else_is_a_one_line_user_error(cli, followups, tmp_path, args, says):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    result = cli("export", *args, "-o", str(folder / "never.out"))
+    cli.assert_user_error(result, *says)
+    assert list(folder.iterdir()) == []  # not even a temp file
+
+
+def test_a_file_that_cannot_be_written_is_a_user_error_and_leaves_nothing(cli, tmp_path):
+    missing = tmp_path / "no such folder" / "f.ics"
+    cli.assert_user_error(
+        cli("export", "followups", "--format", "ics", "-o", str(missing)), "cannot write"
+    )
+    assert list(tmp_path.glob("**/*.ics*")) == []
+
+
+PROBE = """
+import json, sys
+from minicrm.commands import app, export
+if "export" not in {c.name for c in app.registered_commands}:
+    export.register(app)
+sys.argv = ["crm", *sys.argv[1:]]
+try:
+    app()
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["export", "--help"]])
+def test_help_does_not_import_icalendar(args):
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=False
+    )
+    loaded = json.loads(result.stderr.strip().splitlines()[-1])
+    assert "typer" in loaded
+    assert not [name for name in loaded if name.split(".")[0] in ("icalendar", "sqlmodel")]
