@@ -18,7 +18,11 @@ def private_environment(tmp_path, monkeypatch):
     """No test may touch the real user data dir or inherit a user's settings."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for name in ("CRM_DB", "CRM_DATABASE_URL", "CRM_DEBUG", "CRM_USER", "EDITOR", "VISUAL"):
+    for name in (
+        "CRM_DB", "CRM_DATABASE_URL", "CRM_DEBUG", "CRM_USER", "EDITOR", "VISUAL",
+        "CRM_SMTP_HOST", "CRM_SMTP_PORT", "CRM_SMTP_USER", "CRM_SMTP_PASSWORD",
+        "CRM_SMTP_STARTTLS", "CRM_MAIL_FROM",
+    ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TZ", "UTC")
 

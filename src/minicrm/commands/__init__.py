@@ -103,12 +103,23 @@ def root(
 
 
 def _register() -> None:
-    from minicrm.commands import cadence, config, contacts, db, demo, export, followups, stages
+    from minicrm.commands import (
+        cadence,
+        config,
+        contacts,
+        db,
+        demo,
+        export,
+        followups,
+        remind,
+        stages,
+    )
 
     contacts.register(app)
     followups.register(app)
     stages.register(app)
     export.register(app)
+    remind.register(app)
     app.add_typer(cadence.app, name="cadence")
     app.add_typer(config.app, name="config")
     app.add_typer(db.app, name="db")

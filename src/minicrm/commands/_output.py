@@ -59,8 +59,8 @@ def fail(message: str, code: int = ExitCode.USER) -> NoReturn:
 
 
 def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
+    # One write: json.dump would make a write per token.
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def print_json_array(items: Iterable[dict]) -> None:
