@@ -44,7 +44,9 @@ def parse_recurrence(every: str | None) -> str | None:
     if match:
         count, unit = int(match.group(1)), match.group(2)
         if count < 1:
-            raise ValidationError(f"--every needs a positive interval, got {every!r}")
+            raise ValidationError(
+                f"--every needs a positive interval, got {every!r}", field="recurrence"
+            )
         interval = f";INTERVAL={count}" if count > 1 else ""
         return f"FREQ={_FREQ[unit]}{interval}"
     rule = every.strip().upper().removeprefix("RRULE:")
@@ -57,10 +59,39 @@ def parse_recurrence(every: str | None) -> str | None:
 def _check_rrule(rule: str, typed: str) -> None:
     from dateutil.rrule import rrulestr
 
+    interval = re.search(r"(?:^|;)INTERVAL=(\d+)", rule)
+    if interval and int(interval.group(1)) < 1:  # dateutil would loop forever
+        raise ValidationError(f"invalid RRULE {typed!r}: INTERVAL must be 1 or more", "recurrence")
     try:
-        rrulestr(rule, dtstart=datetime(2026, 1, 1))
+        rrulestr(_floating_until(rule, UTC), dtstart=datetime(2026, 1, 1))
     except (ValueError, TypeError) as exc:
         raise ValidationError(f"invalid RRULE {typed!r}: {exc}", field="recurrence") from exc
+
+
+_UTC_UNTIL = re.compile(r"UNTIL=(\d{8}T\d{6})Z")
+
+
+def _floating_until(rule: str, zone: tzinfo) -> str:
+    """We expand rules in local wall-clock time (naive), and dateutil then
+    refuses a UTC UNTIL: rewrite it as the same instant's local time."""
+
+    def local(match: re.Match) -> str:
+        instant = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        return "UNTIL=" + instant.astimezone(zone).strftime("%Y%m%dT%H%M%S")
+
+    return _UTC_UNTIL.sub(local, rule)
+
+
+def remaining_rule(rule: str) -> str | None:
+    """The rule for the occurrences after this one: COUNT counts down as
+    occurrences are done; None when this was the last."""
+    count = re.search(r"(?:^|;)COUNT=(\d+)", rule)
+    if not count:
+        return rule
+    left = int(count.group(1)) - 1
+    if left < 1:
+        return None
+    return rule[: count.start(1)] + str(left) + rule[count.end(1) :]
 
 
 def next_occurrence(rule: str, due_at: datetime, after: datetime, zone: tzinfo) -> datetime | None:
@@ -72,7 +103,8 @@ def next_occurrence(rule: str, due_at: datetime, after: datetime, zone: tzinfo) 
     from minicrm.dates import wall_clock
 
     start = due_at.astimezone(zone).replace(tzinfo=None)
-    following = rrulestr(rule, dtstart=start).after(after.astimezone(zone).replace(tzinfo=None))
+    expanded = rrulestr(_floating_until(rule, zone), dtstart=start)
+    following = expanded.after(after.astimezone(zone).replace(tzinfo=None))
     if following is None:
         return None
     return wall_clock(following, zone).astimezone(UTC)
@@ -124,11 +156,12 @@ def complete_followup(
     row.done_at = row.updated_at = now
     row.version += 1
     following = None
-    if row.recurrence:
+    rule = remaining_rule(row.recurrence) if row.recurrence else None
+    if rule:
         due = next_occurrence(row.recurrence, row.due_at, max(row.due_at, now), zone)
         if due is not None:
             following = FollowUp(
-                contact_id=row.contact_id, due_at=due, note=row.note, recurrence=row.recurrence,
+                contact_id=row.contact_id, due_at=due, note=row.note, recurrence=rule,
                 owner=row.owner, created_at=now, updated_at=now,
             )  # fmt: skip
             session.add(following)
