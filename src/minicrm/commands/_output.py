@@ -88,7 +88,8 @@ def csv_cell(value: Any) -> str:
 
 
 def print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    # CRLF as RFC 4180 says: it also makes the writer quote a bare CR in a cell.
+    writer = csv.writer(sys.stdout, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
         writer.writerow([csv_cell(v) for v in row])
