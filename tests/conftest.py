@@ -1,16 +1,42 @@
 """Fixtures: every test gets its own migrated database and a private data dir.
 
-Migrating once and copying the file keeps each test's database real (the
-shipped Alembic migrations, FTS5 triggers and all) without paying for an
-upgrade per test.
+SQLite (the default): the shipped migrations run once into a template file,
+and each test gets a copy — real FTS5 triggers and all, without paying for
+an upgrade per test.
+
+PostgreSQL: with CRM_TEST_DATABASE_URL set (a server the tests may use), a
+fresh database is created for the run, migrated once, and emptied before
+every test. Tests that open the SQLite file directly (they ask for
+`db_path`, or are marked `sqlite_only`) are skipped there with that reason;
+tests marked `postgres_only` are skipped on SQLite.
 """
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from minicrm.db import ensure_schema, make_engine, session_scope
+
+TEST_SERVER_URL = os.environ.get("CRM_TEST_DATABASE_URL")
+BACKEND = "postgresql" if TEST_SERVER_URL else "sqlite"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only(reason): needs the SQLite file itself")
+    config.addinivalue_line("markers", "postgres_only(reason): needs a PostgreSQL server")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if BACKEND == "postgresql":
+            marker = item.get_closest_marker("sqlite_only")
+            if marker or "db_path" in item.fixturenames:
+                reason = marker.args[0] if marker and marker.args else "uses the SQLite file"
+                item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+        elif item.get_closest_marker("postgres_only"):
+            item.add_marker(pytest.mark.skip(reason="PostgreSQL only: set CRM_TEST_DATABASE_URL"))
 
 
 @pytest.fixture(autouse=True)
@@ -44,9 +70,37 @@ def db_path(tmp_path, migrated_template) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def server_database():
+    """A PostgreSQL database made for this test run, migrated once."""
+    if BACKEND != "postgresql":
+        yield None
+        return
+    from tests_support_pg import create_test_database, drop_test_database
+
+    url = create_test_database(TEST_SERVER_URL)
+    engine = make_engine(url)
+    ensure_schema(engine)
+    engine.dispose()
+    yield url
+    drop_test_database(TEST_SERVER_URL, url)
+
+
 @pytest.fixture
-def engine(db_path):
-    engine = make_engine(f"sqlite:///{db_path}")
+def database_url(request, server_database) -> str:
+    """The URL of this test's own, empty, migrated database."""
+    if BACKEND == "postgresql":
+        from tests_support_pg import empty_all_tables
+
+        empty_all_tables(server_database)
+        return server_database
+    path = request.getfixturevalue("db_path")
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = make_engine(database_url)
     yield engine
     engine.dispose()
 

@@ -1,22 +1,31 @@
 import json
-import sqlite3
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from minicrm.commands import app
+from minicrm.db import sqlite_path
+
+TABLES = ["contact", "tag", "contact_tag", "interaction", "followup", "stage_change", "setting"]
 
 
 class Cli:
-    """Runs `crm --db <test database> ARGS…` in-process and keeps stdout and
-    stderr apart, as a shell would."""
+    """Runs `crm ARGS…` in-process against the test's database (`--db FILE`
+    for SQLite, CRM_DATABASE_URL for a server) and keeps stdout and stderr
+    apart, as a shell would."""
 
-    def __init__(self, db_path):
-        self.db_path = db_path
+    def __init__(self, database_url: str):
+        self.url = database_url
+        self.db_path = sqlite_path(database_url)  # None on a server
         self.runner = CliRunner()
 
     def __call__(self, *args: str, input: str | None = None, env: dict | None = None):
-        return self.runner.invoke(app, ["--db", str(self.db_path), *args], input=input, env=env)
+        if self.db_path is not None:
+            return self.runner.invoke(app, ["--db", str(self.db_path), *args], input=input, env=env)
+        env = {**(env or {}), "CRM_DATABASE_URL": self.url}
+        return self.runner.invoke(app, list(args), input=input, env=env)
 
     def ok(self, *args: str, **kwargs):
         result = self(*args, **kwargs)
@@ -30,21 +39,25 @@ class Cli:
     def assert_user_error(result, *fragments: str) -> None:
         assert_user_error(result, *fragments)
 
-    def table_counts(self) -> dict[str, int]:
+    def count(self, table: str) -> int:
+        return self.table_counts([table])[table]
+
+    def table_counts(self, tables: list[str] = TABLES) -> dict[str, int]:
         """Rows per table, to prove a failed command wrote nothing."""
-        with sqlite3.connect(self.db_path) as connection:
-            tables = [
-                "contact", "tag", "contact_tag", "interaction", "followup", "stage_change",
-                "setting",
-            ]  # fmt: skip
-            return {
-                t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables
-            }
+        engine = create_engine(make_url(self.url))
+        try:
+            with engine.connect() as connection:
+                return {
+                    t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+                    for t in tables
+                }
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture
-def cli(db_path) -> Cli:
-    return Cli(db_path)
+def cli(database_url) -> Cli:
+    return Cli(database_url)
 
 
 def assert_user_error(result, *fragments: str) -> None:

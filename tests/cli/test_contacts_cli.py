@@ -233,6 +233,7 @@ def test_database_file_is_private_in_a_private_folder(tmp_path):
     assert stat.S_IMODE(os.stat(folder / "crm.db").st_mode) == 0o600
 
 
+@pytest.mark.sqlite_only("file backups; PostgreSQL uses pg_dump")
 def test_db_path_backup_restore_and_check(cli, tmp_path):
     assert cli.ok("db", "path").stdout.strip() == str(cli.db_path)
     cli.ok("add", "Kept Person")
@@ -248,6 +249,7 @@ def test_db_path_backup_restore_and_check(cli, tmp_path):
     cli.assert_user_error(cli("db", "backup", str(backup)), "already exists")
 
 
+@pytest.mark.sqlite_only("file backups; PostgreSQL uses pg_dump")
 def test_restore_refuses_a_file_that_is_not_a_database(cli, tmp_path):
     junk = tmp_path / "junk.db"
     junk.write_text("hello")

@@ -4,7 +4,6 @@ SMTP server (aiosmtpd) and through a fake `sendmail` on PATH."""
 import json
 import shutil
 import socket
-import sqlite3
 import ssl
 import stat
 import subprocess
@@ -49,11 +48,6 @@ def seed(engine, *, overdue: bool = True) -> None:
             ),
         )  # fmt: skip
         add_followup(session, "maria", due, "call about the quote", now=now - timedelta(days=1))
-
-
-def ledger_rows(db_path) -> int:
-    with sqlite3.connect(db_path) as connection:
-        return connection.execute("SELECT count(*) FROM reminder_ledger").fetchone()[0]
 
 
 def free_port() -> int:
@@ -146,13 +140,13 @@ def test_bad_options_are_user_errors(cli, engine, args, fragment):
     before = cli.table_counts()
     cli.assert_user_error(cli("remind", "--only-new", *args), fragment)
     assert cli.table_counts() == before
-    assert ledger_rows(cli.db_path) == 0
+    assert cli.count("reminder_ledger") == 0
 
 
 def test_only_new_prints_each_item_once(cli, engine):
     seed(engine)
     assert "call about the quote" in cli.ok("remind", "--only-new").stdout
-    assert ledger_rows(cli.db_path) == 1
+    assert cli.count("reminder_ledger") == 1
     assert "Nothing due." in cli.ok("remind", "--only-new").stdout
     assert "call about the quote" in cli.ok("remind").stdout
 
@@ -184,7 +178,7 @@ def test_mail_goes_through_smtp_with_both_parts(cli, engine, smtp_server):
     envelope, message = smtp_server.only_message()
     assert (envelope.mail_from, envelope.rcpt_tos) == ("crm@shop.example", ["me@shop.example"])
     assert_is_the_digest(message)
-    assert ledger_rows(cli.db_path) == 1
+    assert cli.count("reminder_ledger") == 1
 
 
 def test_environment_overrides_the_stored_smtp_settings(cli, engine, smtp_server):
@@ -214,13 +208,13 @@ def test_smtp_login_uses_the_password_from_the_environment(cli, engine, monkeypa
         refused = cli("remind", "--only-new", "--mail-to", "me@shop.example")
         assert refused.exit_code == 1
         assert "refused the login as ana" in refused.stderr
-        assert ledger_rows(cli.db_path) == 0
+        assert cli.count("reminder_ledger") == 0
 
         monkeypatch.setenv("CRM_SMTP_PASSWORD", "s3cret")
         cli.ok("remind", "--only-new", "--mail-to", "me@shop.example")
         assert logins[-1] == (b"ana", b"s3cret")
         assert_is_the_digest(inbox.only_message()[1])
-        assert ledger_rows(cli.db_path) == 1
+        assert cli.count("reminder_ledger") == 1
     finally:
         inbox.stop()
 
@@ -271,7 +265,7 @@ def test_closed_smtp_port_is_exit_1_and_the_ledger_is_untouched(cli, engine, mon
     assert line.startswith(f"crm: error: cannot connect to the mail server 127.0.0.1:{port}")
     assert "refused" in line.lower()
     assert result.stdout == ""
-    assert ledger_rows(cli.db_path) == 0
+    assert cli.count("reminder_ledger") == 0
 
 
 def test_nothing_due_sends_no_mail(cli, engine, smtp_server):
@@ -319,7 +313,7 @@ def test_failing_sendmail_is_exit_1_with_its_reason(cli, engine, tmp_path, monke
     assert result.stderr == (
         f"crm: error: {program} failed with exit code 1: sendmail: cannot reach the relay\n"
     )
-    assert ledger_rows(cli.db_path) == 0
+    assert cli.count("reminder_ledger") == 0
 
 
 def test_missing_sendmail_is_exit_1(cli, engine, tmp_path, monkeypatch):
