@@ -279,3 +279,16 @@ def test_json_output_is_only_json(cli):
     cli.ok("add", "Maria")
     for args in (["list", "--json"], ["show", "1", "--json"], ["search", "maria", "--json"]):
         json.loads(cli.ok(*args).stdout)
+
+
+def test_mine_scopes_to_the_current_user(cli):
+    cli.ok("add", "Maria Lopez", "--owner", "ana")
+    cli.ok("add", "Nikos Papadakis", "--owner", "sam")
+    cli.ok("followup", "add", "maria", "tomorrow", "call")
+    cli.ok("followup", "add", "nikos", "tomorrow", "call")
+    as_ana = {"CRM_USER": "ana"}
+    listed = json.loads(cli.ok("list", "--mine", "--json", env=as_ana).stdout)
+    assert [c["name"] for c in listed] == ["Maria Lopez"]
+    agenda = json.loads(cli.ok("followup", "list", "--mine", "--json", env=as_ana).stdout)
+    assert [f["contact_name"] for f in agenda] == ["Maria Lopez"]
+    cli.assert_user_error(cli("list", "--mine", "--owner", "sam"), "choose one of --mine")

@@ -105,6 +105,9 @@ def list_(
     stage: Stage = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Only contacts with this tag.")] = None,
     owner: Owner = None,
+    mine: Annotated[
+        bool, typer.Option("--mine", help="Only yours (owner = CRM_USER, else your login).")
+    ] = False,
     source: Source = None,
     search: Annotated[str | None, typer.Option("--search", "-s", help="Full-text filter.")] = None,
     sort: Annotated[
@@ -120,6 +123,7 @@ def list_(
 
     if json_ and csv_:
         out.fail("choose one of --json and --csv")
+    owner = _mine_or(owner, mine)
     filters = ContactFilter(stage=stage, tag=tag, owner=owner, source=source, search=search)
     on_screen = not (json_ or csv_) and out.stdout_is_tty()
     shown_limit = limit if limit is not None or not on_screen else TTY_LIST_LIMIT
@@ -393,6 +397,18 @@ def search(
         for h in hits
     )
     out.print_table(["ID", "Name", "Company", "Stage", "Matched in"], rows)
+
+
+def _mine_or(owner: str | None, mine: bool) -> str | None:
+    """--mine means the owner is whoever runs the command."""
+    if not mine:
+        return owner
+    from minicrm.commands import _output as out
+    from minicrm.settings import current_user
+
+    if owner:
+        out.fail("choose one of --mine and --owner")
+    return current_user()
 
 
 def _assignments(items: list[str] | None) -> dict[str, str]:

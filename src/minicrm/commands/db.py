@@ -17,16 +17,6 @@ def _url(ctx: typer.Context) -> str:
     return resolve_database_url(state(ctx).db_path)
 
 
-def _sqlite_file(ctx: typer.Context, action: str) -> Path:
-    from minicrm.db import sqlite_path
-    from minicrm.errors import StoreError
-
-    path = sqlite_path(_url(ctx))
-    if path is None:
-        raise StoreError(f"{action} works on SQLite files; for PostgreSQL use pg_dump/pg_restore")
-    return path
-
-
 @app.command("path")
 def path(ctx: typer.Context) -> None:
     """Print where the database is (a file, or a server URL without its password)."""
@@ -46,19 +36,26 @@ def backup(
         Path | None, typer.Argument(help="Where to write (default: backups/ beside the database).")
     ] = None,
 ) -> None:
-    """Copy the live database consistently (SQLite online backup); prints the file."""
-    from minicrm.db import backup_sqlite
+    """Copy the live database consistently (SQLite online backup, or pg_dump); prints the file."""
+    from minicrm.db import backup_sqlite, sqlite_path
 
-    source = _sqlite_file(ctx, "backup")
+    url = _url(ctx)
     state(ctx).engine()  # the database exists and is current before it is copied
-    target = file or _default_backup_path(source)
-    backup_sqlite(source, target)
+    source = sqlite_path(url)
+    if source is None:
+        from minicrm.pgtools import backup_postgres
+
+        target = file or _default_backup_path(Path.cwd() / "minicrm", suffix=".dump")
+        backup_postgres(url, target)
+    else:
+        target = file or _default_backup_path(source)
+        backup_sqlite(source, target)
     print(target)
 
 
-def _default_backup_path(source: Path) -> Path:
+def _default_backup_path(source: Path, suffix: str = ".db") -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
-    return source.parent / "backups" / f"{source.stem}-{stamp}.db"
+    return source.parent / "backups" / f"{source.stem}-{stamp}{suffix}"
 
 
 @app.command("restore")
@@ -67,19 +64,27 @@ def restore(
     file: Annotated[Path, typer.Argument(help="A backup made by `crm db backup`.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Replace the database with a backup (the current one is backed up first)."""
+    """Replace the database with a backup (a SQLite database is backed up first)."""
     from minicrm.commands import _output as out
-    from minicrm.db import backup_sqlite, restore_sqlite
+    from minicrm.db import backup_sqlite, restore_sqlite, sqlite_path
     from minicrm.errors import UserError
 
-    target = _sqlite_file(ctx, "restore")
+    url = _url(ctx)
+    target = sqlite_path(url)
     if not file.is_file():
         raise UserError(f"no backup file at {file}")
     if not yes:
         if not out.interactive():
             out.fail("restore replaces the current database; add --yes to confirm")
-        if not typer.confirm(f"Replace {target} with {file}?", default=False):
+        if not typer.confirm(f"Replace {target or 'the database'} with {file}?", default=False):
             out.fail("nothing restored", 1)
+    if target is None:
+        from minicrm.pgtools import restore_postgres
+
+        restore_postgres(file, url)
+        state(ctx).engine()
+        out.info(f"restored the database from {file}")
+        return
     saved = None
     if target.exists() and target.stat().st_size > 0:
         saved = _default_backup_path(target)
@@ -117,6 +122,8 @@ def check(
     json_: Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")] = False,
 ) -> None:
     """Integrity, schema version and row counts; exit 1 if anything is wrong."""
+    from sqlalchemy.engine import make_url
+
     from minicrm.commands import _output as out
     from minicrm.services.store import check_store
 
@@ -126,8 +133,8 @@ def check(
         out.print_json(report.to_json())
     else:
         lines = {
-            "database": _url(ctx),
-            "backend": report.backend,
+            "database": make_url(_url(ctx)).render_as_string(hide_password=True),
+            "backend": f"{report.backend} {report.server_version}",
             "schema": f"{report.schema_revision} (this minicrm: {report.schema_head})",
             "integrity": report.integrity,
             "foreign keys": f"{report.foreign_key_problems} problem(s)",

@@ -101,9 +101,15 @@ def list_(
     ] = False,
     all_: Annotated[bool, typer.Option("--all", help="Every open follow-up.")] = False,
     owner: Annotated[str | None, typer.Option("--owner", help="Only this person's.")] = None,
+    mine: Annotated[
+        bool, typer.Option("--mine", help="Only yours (CRM_USER, else your login).")
+    ] = False,
     json_: Json = False,
 ) -> None:
     """The agenda of open follow-ups, overdue first."""
+    from minicrm.commands.contacts import _mine_or
+
+    owner = _mine_or(owner, mine)
     from minicrm.commands import _output as out
     from minicrm.dates import format_local
     from minicrm.services.config import local_zone_of

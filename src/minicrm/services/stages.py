@@ -27,7 +27,7 @@ def move_stage(
     the move at `at` (default now). Moving to lost needs a reason."""
     now = now or datetime.now(UTC)
     at = at or now
-    contact = resolve_ref(session, ref)
+    contact = resolve_ref(session, ref, for_update=True)
     target = config.normalize_stage(session, stage)
     reason = (reason or "").strip() or None
     if target == contact.stage:

@@ -11,6 +11,7 @@ from minicrm.models import Contact, FollowUp, Interaction, StageChange
 @dataclass
 class StoreReport:
     backend: str
+    server_version: str
     schema_revision: str | None
     schema_head: str
     integrity: str
@@ -29,6 +30,7 @@ class StoreReport:
         return {
             "ok": self.ok,
             "backend": self.backend,
+            "server_version": self.server_version,
             "schema_revision": self.schema_revision,
             "schema_head": self.schema_head,
             "integrity": self.integrity,
@@ -59,6 +61,8 @@ def check_store(session: Session) -> StoreReport:
             except Exception as exc:  # reported, not raised: this is a check
                 integrity = f"full-text index damaged: {exc}"
     revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    version_query = "SELECT sqlite_version()" if backend == "sqlite" else "SHOW server_version"
+    server_version = str(session.execute(text(version_query)).scalar())
     counts = {
         "contacts": _count(session, Contact, Contact.deleted_at.is_(None)),
         "trashed_contacts": _count(session, Contact, Contact.deleted_at.is_not(None)),
@@ -67,7 +71,9 @@ def check_store(session: Session) -> StoreReport:
         "open_followups": _count(session, FollowUp, FollowUp.done_at.is_(None)),
         "stage_changes": _count(session, StageChange),
     }
-    return StoreReport(backend, revision, SCHEMA_HEAD, integrity, fk_problems, counts)
+    return StoreReport(
+        backend, server_version, revision, SCHEMA_HEAD, integrity, fk_problems, counts
+    )
 
 
 def _count(session: Session, model, *where) -> int:
