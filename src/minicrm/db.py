@@ -7,6 +7,7 @@ only imported when a database has to be created or upgraded.
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from minicrm.errors import StoreError, UserError
 # The newest migration in minicrm/migrations/versions; a test keeps them equal.
 SCHEMA_HEAD = "0004"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+SQLITE_LOCK_PATIENCE_S = 120
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -94,7 +96,25 @@ def _install_sqlite_pragmas(engine: Engine, in_memory: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))
+        begin = connection.get_execution_options().get("sqlite_begin", "BEGIN")
+        _begin_waiting_for_lock(connection.connection.dbapi_connection, begin)
+
+
+def _begin_waiting_for_lock(dbapi_connection, begin: str) -> None:
+    """BEGIN IMMEDIATE waits busy_timeout for the write lock; a writer that
+    holds it longer (a big import) makes us wait again, up to
+    SQLITE_LOCK_PATIENCE_S in all, before "database is locked" may surface."""
+    deadline = time.monotonic() + SQLITE_LOCK_PATIENCE_S
+    while True:
+        try:
+            dbapi_connection.execute(begin)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 @contextmanager
