@@ -1,6 +1,7 @@
+"""Running `crm` in-process in tests: the `cli` fixture's helper."""
+
 import json
 
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
@@ -53,11 +54,6 @@ class Cli:
                 }
         finally:
             engine.dispose()
-
-
-@pytest.fixture
-def cli(database_url) -> Cli:
-    return Cli(database_url)
 
 
 def assert_user_error(result, *fragments: str) -> None:

@@ -110,3 +110,11 @@ def session(engine):
     """A session whose work is committed when the test ends."""
     with session_scope(engine) as session:
         yield session
+
+
+@pytest.fixture
+def cli(database_url):
+    """`crm` against this test's database: cli.ok(...), cli.json(...)."""
+    from cli_support import Cli
+
+    return Cli(database_url)

@@ -41,8 +41,8 @@ def run_writers(url: str) -> dict:
     return results
 
 
-def test_three_concurrent_writers_lose_nothing(engine, db_path):
-    results = run_writers(f"sqlite:///{db_path}")
+def test_three_concurrent_writers_lose_nothing(engine, database_url):
+    results = run_writers(database_url)
     clerk, updater = results["clerk"], results["updater"]
     assert len(clerk["added"]) == OPERATIONS // 2
     assert results["cron"]["digests"] == OPERATIONS
@@ -65,4 +65,5 @@ def test_three_concurrent_writers_lose_nothing(engine, db_path):
             select(func.count()).select_from(FollowUp).where(FollowUp.done_at.is_not(None))
         ).scalar_one()
         assert closed == updater["done"]
-        assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+        if engine.dialect.name == "sqlite":
+            assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
