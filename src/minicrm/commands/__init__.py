@@ -112,6 +112,7 @@ def _register() -> None:
         export,
         followups,
         remind,
+        reports,
         stages,
     )
 
@@ -121,6 +122,7 @@ def _register() -> None:
     export.register(app)
     remind.register(app)
     app.add_typer(cadence.app, name="cadence")
+    app.add_typer(reports.app, name="report")
     app.add_typer(config.app, name="config")
     app.add_typer(db.app, name="db")
     demo.register(app)

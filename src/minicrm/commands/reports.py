@@ -1,0 +1,372 @@
+"""Reports from the command line: funnel, forecast, activity, segments.
+
+Each command parses its options, calls one report service in one read-only
+session, and renders the result as a table (rich on a TTY, plain text when
+piped), JSON, Markdown or, for the funnel, CSV. A report is drawn as a list
+of sections (title, columns, typed cells), so every format shows the same
+figures; the funnel adds a bar chart of the stage counts.
+"""
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import typer
+
+from minicrm.commands._store import unit_of_work
+
+app = typer.Typer(
+    help="Reports: the sales funnel, a weighted forecast, activity per week, value segments.",
+    no_args_is_help=True,
+)
+
+FormatOption = Annotated[
+    str, typer.Option("--format", "-f", metavar="FORMAT", help="table, json or md.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+FULL_BLOCK, EIGHTHS = "█", " ▏▎▍▌▋▊▉"
+BAR_STYLES = {"won": "green", "lost": "red"}
+
+
+@app.command()
+def funnel(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None, typer.Option("--since", metavar="WHEN", help="Contacts created from then on.")
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until", metavar="WHEN", help="Contacts created before then (a day counts whole)."
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by", metavar="FIELD", help="One funnel per owner, source, industry or region."
+        ),
+    ] = None,
+    format_: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="table, json, csv or md.")
+    ] = "table",
+    json_: JsonOption = False,
+) -> None:
+    """The sales funnel: contacts and value per stage, how many reached each stage and
+    went on, days in stage, win rate, sales cycle, lost reasons, weighted forecast."""
+    from datetime import UTC, datetime
+
+    from minicrm.services.config import local_zone_of
+    from minicrm.services.funnel import funnel_report
+
+    fmt = _check_format(format_, json_, ("table", "json", "csv", "md"))
+    by = by.strip().lower() if by is not None else None
+    now = datetime.now(UTC)
+    with unit_of_work(ctx, write=False) as session:
+        zone = local_zone_of(session)
+        start = _parse_day_or_time(since, now, zone, end=False)
+        end = _parse_day_or_time(until, now, zone, end=True)
+        report = funnel_report(session, since=start, until=end, by=by, now=now)
+    if fmt == "json":
+        _json(report)
+    elif fmt == "csv":
+        _funnel_csv(report)
+    else:
+        for number, (key, figures) in enumerate(report.groups.items()):
+            title = f"{report.by}: {key}" if report.by else "Funnel"
+            sections = _funnel_sections(figures, title + _period(report, zone), report.currency)
+            _render(sections, fmt, first=number == 0)
+            _print_bars([(s.stage, s.current) for s in figures.stages], fmt)
+        if report.by and not report.groups:
+            _note("no contacts in this period")
+
+
+@app.command()
+def forecast(ctx: typer.Context, format_: FormatOption = "table", json_: JsonOption = False):
+    """Open value weighted by the win probability of each contact's stage."""
+    from minicrm.services.reports import forecast_report
+
+    fmt = _check_format(format_, json_, ("table", "json", "md"))
+    with unit_of_work(ctx, write=False) as session:
+        report = forecast_report(session)
+    if fmt == "json":
+        return _json(report)
+    money = f"Value ({report.currency})"
+    stages = Section(
+        "Win probability by stage",
+        ["Stage", "P(win)", "Days to win"],
+        ["text", "rate", "days"],
+        [[s, p, report.days_to_win[s]] for s, p in report.win_probability.items()],
+    )
+    columns, kinds = ["Open", money, "Weighted"], ["int", "money", "money"]
+
+    def lines(title: str, key: str, items) -> "Section":
+        rows = [[x.label, x.open, x.value_cents, x.weighted_cents] for x in items]
+        total = report.total
+        rows.append(["Total", total.open, total.value_cents, total.weighted_cents])
+        return Section(title, [key, *columns], ["text", *kinds], rows)
+
+    _render(
+        [
+            stages,
+            lines("By owner", "Owner", report.owners),
+            lines("By expected month", "Month", report.months),
+        ],
+        fmt,
+    )
+
+
+@app.command()
+def activity(
+    ctx: typer.Context,
+    weeks: Annotated[
+        int, typer.Option("--weeks", "-w", help="How many weeks, this one included.")
+    ] = 8,
+    format_: FormatOption = "table",
+    json_: JsonOption = False,
+):
+    """Interactions per owner and kind in each ISO week."""
+    from minicrm.services.reports import activity_report
+
+    fmt = _check_format(format_, json_, ("table", "json", "md"))
+    with unit_of_work(ctx, write=False) as session:
+        report = activity_report(session, weeks=weeks)
+    if fmt == "json":
+        return _json(report)
+    short = [w.split("-")[-1] for w in report.weeks]
+    rows = [[r.owner, r.kind, *r.counts, r.total] for r in report.rows]
+    rows.append(["Total", "", *report.totals, sum(report.totals)])
+    title = f"Interactions per week, {report.weeks[0]} to {report.weeks[-1]}"
+    kinds = ["text", "text", *(["int"] * (len(short) + 1))]
+    _render([Section(title, ["Owner", "Kind", *short, "Total"], kinds, rows)], fmt)
+
+
+@app.command()
+def segments(ctx: typer.Context, format_: FormatOption = "table", json_: JsonOption = False):
+    """Value tiers (ABC by revenue share) and RFM segments, from purchases."""
+    from minicrm.services.reports import segments_report
+
+    fmt = _check_format(format_, json_, ("table", "json", "md"))
+    from minicrm.dates import format_local
+    from minicrm.services.config import local_zone_of
+
+    with unit_of_work(ctx, write=False) as session:
+        report = segments_report(session)
+        zone = local_zone_of(session)
+    if fmt == "json":
+        return _json(report)
+    money = f"Revenue ({report.currency})"
+    tiers = Section(
+        f"Value tiers: {report.customers} customers",
+        ["Tier", "Customers", "Share", money, "Share of revenue"],
+        ["text", "int", "rate", "money", "rate"],
+        [
+            [t.tier, t.customers, t.customer_share, t.revenue_cents, t.revenue_share]
+            for t in report.tiers
+        ],
+    )
+    rfm = Section(
+        "RFM segments (mean scores 1-5)",
+        ["Segment", "Customers", money, "R", "F", "M"],
+        ["text", "int", "money", "score", "score", "score"],
+        [
+            [s.segment, s.customers, s.revenue_cents, s.recency, s.frequency, s.monetary]
+            for s in report.segments
+        ],
+    )
+    top = Section(
+        "Top customers",
+        ["ID", "Name", money, "Purchases", "Last purchase", "Tier", "RFM", "Segment"],
+        ["int", "text", "money", "int", "text", "text", "text", "text"],
+        [
+            [c.id, c.name, c.revenue_cents, c.purchases,
+             format_local(c.last_purchase_at, zone, with_time=False), c.tier,
+             c.rfm, c.segment]
+            for c in report.top_customers
+        ],
+    )  # fmt: skip
+    _render([tiers, rfm, top], fmt)
+
+
+# ----------------------------------------------------------------- helpers
+
+
+@dataclass
+class Section:
+    """A titled table whose cells keep their raw values; `kinds` says how to
+    show each column (text, int, money in cents, rate, days, score)."""
+
+    title: str
+    header: list[str]
+    kinds: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+
+
+def _check_format(fmt: str, json_: bool, allowed: tuple[str, ...]) -> str:
+    from minicrm.errors import UserError
+
+    fmt = "json" if json_ else fmt.strip().lower()
+    if fmt not in allowed:
+        raise UserError(f"unknown --format {fmt!r}; use {', '.join(allowed)}")
+    return fmt
+
+
+def _json(report) -> None:
+    from minicrm.commands._output import print_json
+
+    print_json(report.to_json())
+
+
+def _parse_day_or_time(text: str | None, now, zone, *, end: bool):
+    """WHEN as an instant; a day alone starts at local midnight, and as the
+    end of a period it takes the whole day (`--until 2026-03-31` includes it)."""
+    if text is None:
+        return None
+    from datetime import time, timedelta
+
+    from minicrm.dates import parse_when, wall_clock
+
+    instant = parse_when(text, now=now, zone=zone, default_time=time(0, 0))
+    local = instant.astimezone(zone)
+    if end and local.time() == time(0, 0):
+        next_day = local.replace(tzinfo=None) + timedelta(days=1)
+        return wall_clock(next_day, zone).astimezone(instant.tzinfo)
+    return instant
+
+
+def _period(report, zone) -> str:
+    from minicrm.dates import format_local
+
+    parts = []
+    if report.since:
+        parts.append(f"from {format_local(report.since, zone)}")
+    if report.until:
+        parts.append(f"before {format_local(report.until, zone)}")
+    return f", created {' '.join(parts)}" if parts else ""
+
+
+def _funnel_sections(figures, title: str, currency: str) -> list[Section]:
+    stages = Section(
+        title,
+        ["Stage", "Now", f"Value ({currency})", "Reached", "To next", "Avg days", "Median days"],
+        ["text", "int", "money", "int", "rate", "days", "days"],
+        [
+            [s.stage, s.current, s.value_cents, s.reached, s.conversion_to_next,
+             s.avg_days_in_stage, s.median_days_in_stage]
+            for s in figures.stages
+        ],
+    )  # fmt: skip
+    summary = Section(
+        "Summary",
+        ["Figure", "Value"],
+        ["text", "text"],
+        [
+            ["Won", _show(figures.won, "int")],
+            ["Lost", _show(figures.lost, "int")],
+            ["Win rate", _show(figures.win_rate, "rate")],
+            ["Sales cycle, average (days)", _show(figures.avg_cycle_days, "days")],
+            ["Sales cycle, median (days)", _show(figures.median_cycle_days, "days")],
+            [f"Forecast ({currency})", _show(figures.forecast_cents, "money")],
+        ],
+    )
+    total_lost = sum(figures.lost_reasons.values())
+    reasons = Section(
+        "Lost reasons",
+        ["Reason", "Count", "Share"],
+        ["text", "int", "rate"],
+        [[r, n, n / total_lost] for r, n in figures.lost_reasons.items()],
+    )
+    return [stages, summary, reasons] if reasons.rows else [stages, summary]
+
+
+def _funnel_csv(report) -> None:
+    from minicrm.commands._output import print_csv
+    from minicrm.models import cents_to_major
+
+    keys = ["stage", "current", "value", "reached", "conversion_to_next"]
+    keys += ["avg_days_in_stage", "median_days_in_stage"]
+    rows = []
+    for group, figures in report.groups.items():
+        for stage in figures.stages:
+            row = [getattr(stage, k) for k in keys if k != "value"]
+            row.insert(2, cents_to_major(stage.value_cents))
+            rows.append([group, *row] if report.by else row)
+    print_csv([report.by, *keys] if report.by else keys, rows)
+
+
+def _show(value: Any, kind: str) -> str:
+    if value is None:
+        return "–"
+    if kind == "money":
+        return f"{value / 100:,.2f}"
+    if kind == "int":
+        return f"{value:,}"
+    if kind == "rate":
+        return f"{value:.1%}"
+    if kind in ("days", "score"):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _render(sections: list[Section], fmt: str, *, first: bool = True) -> None:
+    from minicrm.commands._output import print_table, stdout_is_tty
+
+    for number, section in enumerate(sections):
+        gap = "" if first and number == 0 else "\n"
+        rows = [
+            [_show(v, k) for v, k in zip(row, section.kinds, strict=True)] for row in section.rows
+        ]
+        if fmt == "md":
+            print(f"{gap}### {_md_cell(section.title)}\n")
+            print("| " + " | ".join(_md_cell(h) for h in section.header) + " |")
+            print("|" + "|".join("---:" if k != "text" else "---" for k in section.kinds) + "|")
+            for row in rows:
+                print("| " + " | ".join(_md_cell(v) for v in row) + " |")
+            continue
+        if not stdout_is_tty():
+            print(gap + section.title)
+        print_table(section.header, rows, title=section.title)
+
+
+def _md_cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _print_bars(items: list[tuple[str, int]], fmt: str) -> None:
+    """A horizontal bar per stage, scaled to the terminal width."""
+    import shutil
+
+    from minicrm.commands._output import stdout_is_tty
+
+    width = shutil.get_terminal_size((80, 24)).columns
+    label_width = max(len(label) for label, _ in items)
+    count_width = max(len(f"{n:,}") for _, n in items)
+    room = max(10, min(width, 120) - label_width - count_width - 4)
+    biggest = max((n for _, n in items), default=0) or 1
+    lines = []
+    for label, n in items:
+        eighths = round(n * room * 8 / biggest)
+        bar = FULL_BLOCK * (eighths // 8) + (EIGHTHS[eighths % 8] if eighths % 8 else "")
+        lines.append((label, bar, f"{label:<{label_width}}  {bar:<{room}}  {n:>{count_width},}"))
+    if fmt == "md":
+        print("\n```")
+        print("\n".join(line.rstrip() for *_, line in lines))
+        print("```")
+    elif stdout_is_tty():
+        from rich.console import Console
+        from rich.text import Text
+
+        console = Console(highlight=False)
+        console.print()
+        for label, bar, line in lines:
+            text = Text(f"{label:<{label_width}}  ")
+            text.append(f"{bar:<{room}}", style=BAR_STYLES.get(label, "cyan"))
+            text.append(line[label_width + 2 + room :])
+            console.print(text)
+    else:
+        print()
+        print("\n".join(line.rstrip() for *_, line in lines))
+
+
+def _note(text: str) -> None:
+    from minicrm.commands._output import info
+
+    info(text)

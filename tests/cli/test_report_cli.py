@@ -1,0 +1,147 @@
+"""`crm report …`: formats, options and errors, through the real command tree."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from minicrm.commands import app
+
+SPEC_KEYS = [
+    "stages", "won", "lost", "win_rate", "avg_cycle_days", "median_cycle_days", "lost_reasons",
+    "forecast",
+]  # fmt: skip
+SPEC_STAGE_KEYS = [
+    "stage", "current", "value", "reached", "conversion_to_next", "avg_days_in_stage",
+    "median_days_in_stage",
+]  # fmt: skip
+CSV_HEADER = SPEC_STAGE_KEYS
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_command():
+    """`report` joins the tree in commands/__init__.py; until it does, add it here."""
+    if not any(group.name == "report" for group in app.registered_groups):
+        from minicrm.commands import reports
+
+        app.add_typer(reports.app, name="report")
+
+
+@pytest.fixture
+def shop(cli):
+    for args in (
+        ["Ana Lima", "--stage", "interest", "--value", "100", "--owner", "Ana"],
+        ["Bo Berg", "--stage", "decision", "--value", "250.50", "--owner", "Sam"],
+        ["Cy Cole", "--stage", "won", "--value", "80", "--owner", "Ana"],
+        ["Di Dorn", "--stage", "lost", "--lost-reason", "no budget"],
+    ):
+        cli.ok("add", *args, "--force")
+    return cli
+
+
+def test_funnel_json_has_exactly_the_spec_keys(shop):
+    report = json.loads(shop.ok("report", "funnel", "--format", "json").stdout)
+    assert list(report) == SPEC_KEYS
+    assert all(list(row) == SPEC_STAGE_KEYS for row in report["stages"])
+    assert [(r["stage"], r["current"], r["value"], r["reached"]) for r in report["stages"]] == [
+        ("awareness", 0, 0, 3), ("interest", 1, 100, 3), ("decision", 1, 250.5, 2),
+        ("action", 0, 0, 1), ("won", 1, 80, 1), ("lost", 1, 0, 1),
+    ]  # fmt: skip
+    assert (report["won"], report["lost"], report["win_rate"]) == (1, 1, 0.5)
+    assert report["lost_reasons"] == {"no budget": 1}
+    assert report["forecast"] == 350.5  # the one closed contact that reached them was won
+    assert shop.json("report", "funnel") == report  # --json is --format json
+
+
+def test_funnel_by_owner_json_groups(shop):
+    report = json.loads(shop.ok("report", "funnel", "--by", "OWNER", "-f", "json").stdout)
+    assert list(report) == ["groups"]
+    assert list(report["groups"]) == ["Ana", "Sam", "(none)"]
+    assert all(list(group) == SPEC_KEYS for group in report["groups"].values())
+
+
+def test_funnel_csv_parses(shop):
+    rows = list(csv.reader(io.StringIO(shop.ok("report", "funnel", "--format", "csv").stdout)))
+    assert rows[0] == CSV_HEADER
+    assert [r[0] for r in rows[1:]] == [
+        "awareness",
+        "interest",
+        "decision",
+        "action",
+        "won",
+        "lost",
+    ]
+    assert rows[3][2] == "250.5" and rows[5][4] == ""
+    grouped = list(csv.DictReader(io.StringIO(shop.ok("report", "funnel", "--by", "owner",
+                                                      "--format", "csv").stdout)))  # fmt: skip
+    assert list(grouped[0]) == ["owner", *CSV_HEADER]
+    assert {r["owner"] for r in grouped} == {"Ana", "Sam", "(none)"} and len(grouped) == 18
+
+
+def test_funnel_markdown_tables_and_chart(shop):
+    out = shop.ok("report", "funnel", "--format", "md").stdout
+    assert "### Funnel" in out and "### Lost reasons" in out
+    assert "| Stage | Now | Value (USD) | Reached | To next | Avg days | Median days |" in out
+    assert "| decision | 1 | 250.50 | 2 | 50.0% | – | – |" in out
+    assert out.count("```") == 2 and "█" in out
+
+
+def test_piped_table_is_plain_text_with_bars(shop):
+    result = shop.ok("report", "funnel", env={"COLUMNS": "80"})
+    assert "\x1b[" not in result.stdout and result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Funnel"
+    assert any(line.startswith("Win rate") and line.endswith("50.0%") for line in lines)
+    bars = [line for line in lines if "█" in line]
+    assert [line.split()[0] for line in bars] == ["interest", "decision", "won", "lost"]
+    assert all(len(line) <= 80 for line in lines)
+
+
+def test_period_options(shop):
+    assert shop.json("report", "funnel", "--since", "tomorrow")["stages"][1]["current"] == 0
+    report = shop.json("report", "funnel", "--since", "today", "--until", "today")
+    assert sum(row["current"] for row in report["stages"]) == 4  # the whole of today
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["funnel", "--by", "colour"], "owner, source, industry, region"),
+        (["funnel", "--format", "xml"], "table, json, csv, md"),
+        (["funnel", "--since", "someday"], "cannot read the date"),
+        (["funnel", "--since", "tomorrow", "--until", "yesterday"], "--since must be before"),
+        (["forecast", "--format", "csv"], "table, json, md"),
+        (["activity", "--weeks", "0"], "--weeks"),
+        (["segments", "--format", "pdf"], "table, json, md"),
+    ],
+)
+def test_bad_options_are_one_line_user_errors(shop, args, fragment):
+    shop.assert_user_error(shop("report", *args), fragment)
+
+
+def test_forecast_activity_and_segments_formats(shop):
+    shop.ok("log", "Cy Cole", "purchase", "Espresso machine", "--amount", "80")
+    forecast = shop.json("report", "forecast")
+    assert (forecast["open"], forecast["value"], forecast["weighted"]) == (2, 350.5, 350.5)
+    activity = shop.json("report", "activity", "--weeks", "3")
+    assert len(activity["weeks"]) == 3 and activity["total"] == 1
+    segments = shop.json("report", "segments")
+    assert segments["top_customers"][0]["name"] == "Cy Cole"
+    assert segments["tiers"][0] == {
+        "tier": "A", "customers": 1, "revenue": 80, "revenue_share": 1.0, "customer_share": 1.0,
+    }  # fmt: skip
+    for command in ("forecast", "activity", "segments"):
+        table = shop.ok("report", command).stdout
+        assert "\x1b[" not in table and table.strip()
+        markdown = shop.ok("report", command, "--format", "md").stdout
+        assert markdown.startswith("### ") and "|---" in markdown
+    assert "Cy Cole" in shop.ok("report", "segments").stdout
+
+
+def test_empty_database_reports_do_not_crash(cli):
+    assert cli.json("report", "funnel")["win_rate"] is None
+    assert cli.json("report", "funnel", "--by", "region") == {"groups": {}}
+    for command in ("funnel", "forecast", "activity", "segments"):
+        cli.ok("report", command)
+    assert "no contacts" in cli.ok("report", "funnel", "--by", "owner").stderr
