@@ -21,6 +21,7 @@ KNOWN_SETTINGS: dict[str, tuple[str | None, str]] = {
     "smtp_user": (None, "mail server login (the password only ever comes from CRM_SMTP_PASSWORD)"),
     "smtp_starttls": (None, "yes/no: upgrade the mail connection with STARTTLS"),
     "mail_from": (None, "sender address of the digest"),
+    "scoring_rules": (None, "lead scoring rules (TOML): `crm score rules --edit` or `--load`"),
 }
 
 

@@ -113,6 +113,7 @@ def _register() -> None:
         followups,
         remind,
         reports,
+        score,
         stages,
     )
 
@@ -123,6 +124,7 @@ def _register() -> None:
     remind.register(app)
     app.add_typer(cadence.app, name="cadence")
     app.add_typer(reports.app, name="report")
+    app.add_typer(score.app, name="score")
     app.add_typer(config.app, name="config")
     app.add_typer(db.app, name="db")
     demo.register(app)

@@ -31,7 +31,7 @@ def list_(
     if json_:
         out.print_json(values)
         return
-    rows = ([key, value or "", KNOWN_SETTINGS[key][1]] for key, value in values.items())
+    rows = ([key, _shown(key, value), KNOWN_SETTINGS[key][1]] for key, value in values.items())
     out.print_table(["Key", "Value", "Meaning"], rows)
 
 
@@ -72,3 +72,9 @@ def set_(
         else:
             stored = set_setting(session, key, value)
     out.info(f"{key} = {stored}")
+
+
+def _shown(key: str, value: str | None) -> str:
+    if key == "scoring_rules" and value:
+        return f"{value.count('[[rule]]')} rules (crm score rules --show)"
+    return value or ""

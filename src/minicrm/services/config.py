@@ -143,7 +143,14 @@ def _validate_yes_no(_session: Session, value: str) -> str:
     return answer
 
 
+def _refuse_scoring_rules(_session: Session, _value: str) -> str:
+    raise ValidationError(
+        "scoring rules are checked TOML; use `crm score rules --load FILE` or `--edit`"
+    )
+
+
 _VALIDATORS = {
+    "scoring_rules": _refuse_scoring_rules,
     "stages": _validate_stages,
     "currency": _validate_currency,
     "default_region": _validate_region,

@@ -99,6 +99,9 @@ def add_contact(
     session.add(StageChange(contact_id=contact.id, from_stage=None, to_stage=contact.stage, at=now))
     _set_tags(session, contact.id, add=tags)
     session.flush()
+    from minicrm.services.scoring import refresh_score
+
+    refresh_score(session, contact.id, now=now)
     return read_contact(session, contact)
 
 
@@ -221,10 +224,22 @@ def get_contact(session: Session, ref: str | int, *, deleted: bool = False) -> C
     return read_contact(session, resolve_ref(session, ref, deleted=deleted))
 
 
-def resolve_ref(session: Session, ref: str | int, *, deleted: bool = False) -> Contact:
+def resolve_ref(
+    session: Session, ref: str | int, *, deleted: bool = False, for_update: bool = False
+) -> Contact:
     """The one contact REF names: an id, an exact email, or a name fragment.
 
-    `deleted` looks in the trash instead of among live contacts."""
+    `deleted` looks in the trash instead of among live contacts. `for_update`
+    locks the row until the transaction ends (PostgreSQL; SQLite writers are
+    already serialised by BEGIN IMMEDIATE), so two people editing the same
+    contact at once queue instead of overwriting each other."""
+    contact = _resolve(session, ref, deleted=deleted)
+    if for_update and session.get_bind().dialect.name != "sqlite":
+        session.refresh(contact, with_for_update=True)
+    return contact
+
+
+def _resolve(session: Session, ref: str | int, *, deleted: bool) -> Contact:
     text = str(ref).strip()
     if not text:
         raise UserError("no contact given: use an id, an email or part of a name")
@@ -397,7 +412,7 @@ def update_contact(
 
     With `expected_version`, an edit based on stale data is refused."""
     now = _now(now)
-    contact = resolve_ref(session, ref)
+    contact = resolve_ref(session, ref, for_update=True)
     if expected_version is not None and contact.version != expected_version:
         raise ConflictError(
             f"#{contact.id} {contact.name} was changed by someone else meanwhile; "
@@ -437,6 +452,9 @@ def update_contact(
     contact.updated_at = now
     contact.version += 1
     session.flush()
+    from minicrm.services.scoring import refresh_score
+
+    refresh_score(session, contact.id, now=now)
     return read_contact(session, contact)
 
 
@@ -491,7 +509,7 @@ def _dump_extra(extra: dict[str, Any]) -> str | None:
 
 
 def trash_contact(session: Session, ref: str | int, *, now: datetime | None = None) -> ContactRead:
-    contact = resolve_ref(session, ref)
+    contact = resolve_ref(session, ref, for_update=True)
     contact.deleted_at = contact.updated_at = _now(now)
     contact.version += 1
     session.flush()
@@ -501,7 +519,7 @@ def trash_contact(session: Session, ref: str | int, *, now: datetime | None = No
 def restore_contact(
     session: Session, ref: str | int, *, now: datetime | None = None
 ) -> ContactRead:
-    contact = resolve_ref(session, ref, deleted=True)
+    contact = resolve_ref(session, ref, deleted=True, for_update=True)
     contact.deleted_at = None
     contact.updated_at = _now(now)
     contact.version += 1

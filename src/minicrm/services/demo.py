@@ -92,6 +92,9 @@ def generate_demo(
         writer.connection.execute(
             text("SELECT setval(pg_get_serial_sequence('contact', 'id'), max(id)) FROM contact")
         )
+    from minicrm.services.scoring import recompute_scores
+
+    recompute_scores(session, list(range(first_id, end_id)), now=now)
     return DemoSummary(
         contacts=counts[Contact],
         interactions=counts[Interaction],

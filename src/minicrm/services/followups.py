@@ -137,6 +137,9 @@ def add_followup(
     )
     session.add(row)
     session.flush()
+    from minicrm.services.scoring import refresh_score
+
+    refresh_score(session, contact.id, now=now)
     return _read(row, contact.name)
 
 
@@ -166,6 +169,9 @@ def complete_followup(
             )  # fmt: skip
             session.add(following)
     session.flush()
+    from minicrm.services.scoring import refresh_score
+
+    refresh_score(session, contact.id, now=now)
     return DoneResult(
         _read(row, contact.name), _read(following, contact.name) if following else None
     )
@@ -182,6 +188,9 @@ def snooze_followup(
     row.snoozed += 1
     row.version += 1
     session.flush()
+    from minicrm.services.scoring import refresh_score
+
+    refresh_score(session, contact.id, now=now)
     return _read(row, contact.name)
 
 
@@ -190,6 +199,9 @@ def remove_followup(session: Session, followup_id: int) -> FollowUpRead:
     gone = _read(row, contact.name)
     session.delete(row)
     session.flush()
+    from minicrm.services.scoring import refresh_score
+
+    refresh_score(session, contact.id)
     return gone
 
 
@@ -206,6 +218,10 @@ def _get(session: Session, followup_id: int) -> tuple[FollowUp, Contact]:
 
 def _open_followup(session: Session, followup_id: int) -> tuple[FollowUp, Contact]:
     row, contact = _get(session, followup_id)
+    if session.get_bind().dialect.name != "sqlite":
+        # Lock it (PostgreSQL): two people closing the same follow-up at
+        # once must not both roll a recurring one on.
+        session.refresh(row, with_for_update=True)
     if row.done_at is not None:
         raise UserError(f"follow-up #{followup_id} is already done")
     return row, contact

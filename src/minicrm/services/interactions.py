@@ -51,6 +51,9 @@ def log_interaction(
     )
     session.add(row)
     session.flush()
+    from minicrm.services.scoring import refresh_score
+
+    refresh_score(session, contact.id, now=now)
     return InteractionRead.model_validate(row, from_attributes=True)
 
 

@@ -44,6 +44,9 @@ def move_stage(
     contact.updated_at = now
     contact.version += 1
     session.flush()
+    from minicrm.services.scoring import refresh_score
+
+    refresh_score(session, contact.id, now=now)
     return read_contact(session, contact)
 
 
@@ -81,7 +84,10 @@ def change_stages(
 
 
 def _move_all(session: Session, stages: list[str], target: str, now: datetime) -> None:
+    from minicrm.services.scoring import recompute_scores
+
     in_dropped = Contact.stage.in_(stages)
+    moved = session.execute(select(Contact.id).where(in_dropped)).scalars().all()
     session.execute(
         insert(StageChange).from_select(
             ["contact_id", "from_stage", "to_stage", "at", "reason"],
@@ -96,6 +102,8 @@ def _move_all(session: Session, stages: list[str], target: str, now: datetime) -
         .where(in_dropped)
         .values(stage=target, stage_entered_at=now, updated_at=now, version=Contact.version + 1)
     )
+    session.flush()
+    recompute_scores(session, moved, now=now)
 
 
 @dataclass
