@@ -108,6 +108,7 @@ def _register() -> None:
         config,
         contacts,
         db,
+        dedupe,
         demo,
         export,
         followups,
@@ -122,6 +123,7 @@ def _register() -> None:
     stages.register(app)
     export.register(app)
     remind.register(app)
+    dedupe.register(app)
     app.add_typer(cadence.app, name="cadence")
     app.add_typer(reports.app, name="report")
     app.add_typer(score.app, name="score")
