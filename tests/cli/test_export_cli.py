@@ -1,4 +1,4 @@
-"""`crm export followups --format ics`, and a clear error for everything else."""
+"""`crm export followups --format ics`, and a clear error for what cannot be exported."""
 
 import json
 import subprocess
@@ -107,21 +107,22 @@ def test_a_recurring_follow_up_is_written_in_the_timezone_setting(cli, followups
     assert found[uid(followups["quote"])]["DUE"].to_ical() == b"20260323T080000Z"
 
 
-AVAILABLE = "available now: crm export followups --format ics"
+FOLLOWUPS_AS = "followups can be exported as ics"
 
 
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["contacts", "--format", "csv"], ("contacts as csv is not available yet", AVAILABLE)),
-        (["contacts", "--format", "vcf"], ("contacts as vcf is not available yet", AVAILABLE)),
-        (["all", "--format", "json"], ("all as json is not available yet", AVAILABLE)),
-        (["followups", "--format", "csv"], ("followups as csv is not available yet",)),
-        (["followups", "-f", "JSON"], ("followups as json is not available yet",)),
-        (["followups"], ("say which format with --format", AVAILABLE)),
+        (["contacts", "--format", "ics"], ("cannot export contacts as ics", "csv, json or vcf")),
+        (["all", "--format", "csv"], ("cannot export all as csv", "all can be exported as json")),
+        (["followups", "--format", "csv"], ("cannot export followups as csv", FOLLOWUPS_AS)),
+        (["followups", "-f", "JSON"], ("cannot export followups as json", FOLLOWUPS_AS)),
+        (["followups"], ("say which format with --format", FOLLOWUPS_AS)),
         (["followups", "--format", "xml"], ("unknown format 'xml'", "csv, vcf, ics, json")),
         (["calendar", "--format", "ics"], ("cannot export 'calendar'", "contacts, followups, all")),
         (["followups", "--format", "ics", "--as", "task"], ("--as 'task'", "todo or event")),
+        (["contacts", "-f", "vcf", "--vcard-version", "2"], ("--vcard-version '2'", "3.0 or 4.0")),
+        (["all", "-f", "json", "--owner", "bob"], ("--owner does not apply",)),
     ],
 )  # fmt: skip
 def test_anything_else_is_a_one_line_user_error(cli, followups, tmp_path, args, says):

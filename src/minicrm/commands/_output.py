@@ -13,9 +13,12 @@ from typing import Any, NoReturn
 import typer
 
 from minicrm.errors import ExitCode
+from minicrm.services.exporting import (  # CSV-injection guard: one definition, by the exports
+    csv_cell,
+    neutralize_formula,  # noqa: F401 - kept importable from here
+)
 
 PLAIN_WIDTH_SAMPLE = 200  # rows used to size columns of plain, streamed tables
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def stdout_is_tty() -> bool:
@@ -70,21 +73,6 @@ def print_json_array(items: Iterable[dict]) -> None:
         sys.stdout.write("[\n  " if count == 1 else ",\n  ")
         sys.stdout.write(json.dumps(item, ensure_ascii=False))
     sys.stdout.write("\n]\n" if count else "[]\n")
-
-
-def neutralize_formula(value: str) -> str:
-    """Keep spreadsheets from running a cell as a formula (CSV injection)."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
-
-
-def csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        value = ",".join(str(v) for v in value)
-    elif isinstance(value, dict):
-        value = json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
-    return neutralize_formula(str(value))
 
 
 def print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

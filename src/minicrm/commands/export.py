@@ -2,32 +2,35 @@
 
 Each (what, format) pair is one entry in EXPORTERS; a pair without an entry
 is a user error that says what is available, so a new format is one
-function and one line in the table.
+function and one line in the table. An exporter streams into a binary file
+and returns what it wrote, for the confirmation line. Nothing is half
+written: a file is replaced only once complete, and stdout gets the data
+only once the export has finished (spooled to a temp file when large).
 """
 
+import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 import typer
 
 TARGETS = ("contacts", "followups", "all")
 FORMATS = ("csv", "vcf", "ics", "json")
 ICS_KINDS = ("todo", "event")
+VCARD_VERSIONS = ("3.0", "4.0")
+SPOOL_IN_MEMORY = 8 * 1024 * 1024  # bytes held in memory before stdout output spools to disk
 
 
 @dataclass
 class ExportRequest:
     owner: str | None
     kind: str
-
-
-@dataclass
-class Exported:
-    data: bytes
-    what: str  # for the confirmation line, e.g. "3 follow-ups"
+    vcard_version: str = "3.0"
 
 
 def register(app: typer.Typer) -> None:
@@ -45,7 +48,7 @@ def export(
         typer.Option("--output", "-o", metavar="FILE", help="Write FILE instead of stdout."),
     ] = None,
     owner: Annotated[
-        str | None, typer.Option("--owner", help="Only this salesperson's follow-ups.")
+        str | None, typer.Option("--owner", help="Only this salesperson's contacts or follow-ups.")
     ] = None,
     kind: Annotated[
         str,
@@ -56,41 +59,47 @@ def export(
             "such as Google Calendar.",
         ),
     ] = "todo",
+    vcard_version: Annotated[
+        str, typer.Option("--vcard-version", metavar="3.0|4.0", help="vcf: the vCard version.")
+    ] = "3.0",
 ) -> None:
-    """Export data; `crm export followups --format ics` feeds calendar apps."""
+    """Export data: contacts as csv/vcf/json, everything as json (a lossless
+    backup), follow-ups as ics for calendar apps."""
     exporter = _exporter_for(what, format_)
-    exported = exporter(ctx, ExportRequest(owner=owner, kind=kind.strip().lower()))
+    request = ExportRequest(
+        owner=owner, kind=kind.strip().lower(), vcard_version=vcard_version.strip()
+    )
     if output is None or output == "-":
-        _write_stdout(exported.data)
+        _write_stdout(lambda sink: exporter(ctx, request, sink))
         return
     from minicrm.commands import _output as out
 
     path = Path(output).expanduser()
-    _write_atomically(path, exported.data)
-    out.info(f"crm: wrote {exported.what} to {path}")
+    what_was_written = _write_atomically(path, lambda sink: exporter(ctx, request, sink))
+    out.info(f"crm: wrote {what_was_written} to {path}")
 
 
-def _exporter_for(what: str, format_: str | None) -> Callable[..., Exported]:
+def _exporter_for(what: str, format_: str | None) -> "Exporter":
     from minicrm.errors import UserError
 
     target = what.strip().lower()
     if target not in TARGETS:
         raise UserError(f"cannot export {what!r}; choose one of: {', '.join(TARGETS)}")
     if not format_:
-        raise UserError(f"say which format with --format; available now: {_available()}")
+        raise UserError(f"say which format with --format; {_choices(target)}")
     fmt = format_.strip().lower()
     if fmt not in FORMATS:
         raise UserError(f"unknown format {format_!r}; choose one of: {', '.join(FORMATS)}")
     exporter = EXPORTERS.get((target, fmt))
     if exporter is None:
-        raise UserError(
-            f"exporting {target} as {fmt} is not available yet; available now: {_available()}"
-        )
+        raise UserError(f"cannot export {target} as {fmt}; {_choices(target)}")
     return exporter
 
 
-def _available() -> str:
-    return ", ".join(f"crm export {target} --format {fmt}" for target, fmt in EXPORTERS)
+def _choices(target: str) -> str:
+    formats = sorted(fmt for known, fmt in EXPORTERS if known == target)
+    listed = formats[0] if len(formats) == 1 else f"{', '.join(formats[:-1])} or {formats[-1]}"
+    return f"{target} can be exported as {listed}"
 
 
 def _now():
@@ -100,7 +109,7 @@ def _now():
     return datetime.now(UTC)
 
 
-def _followups_ics(ctx: typer.Context, request: ExportRequest) -> Exported:
+def _followups_ics(ctx: typer.Context, request: ExportRequest, sink: BinaryIO) -> str:
     from minicrm.commands._store import unit_of_work
     from minicrm.errors import UserError
     from minicrm.services.config import local_zone_of
@@ -111,25 +120,90 @@ def _followups_ics(ctx: typer.Context, request: ExportRequest) -> Exported:
     with unit_of_work(ctx, write=False) as session:
         followups = open_followups_for_export(session, owner=request.owner)
         zone = local_zone_of(session)
-    data = followups_to_ics(followups, now=_now(), kind=request.kind, zone=zone)
-    count = len(followups)
-    return Exported(data, f"{count} follow-up{'' if count == 1 else 's'}")
+    sink.write(followups_to_ics(followups, now=_now(), kind=request.kind, zone=zone))
+    return _plural(len(followups), "follow-up")
 
 
-EXPORTERS: dict[tuple[str, str], Callable[[typer.Context, ExportRequest], Exported]] = {
+def _contacts(ctx: typer.Context, request: ExportRequest, sink: BinaryIO, *, fmt: str) -> str:
+    """Live contacts (one owner's with --owner), streamed as they are read."""
+    from minicrm.commands._store import unit_of_work
+    from minicrm.errors import UserError
+    from minicrm.services import exporting
+    from minicrm.services.contacts import ContactFilter, list_contacts
+
+    if fmt == "vcf" and request.vcard_version not in VCARD_VERSIONS:
+        raise UserError(f"unknown --vcard-version {request.vcard_version!r}; choose 3.0 or 4.0")
+    write = {
+        "csv": exporting.write_contacts_csv,
+        "json": exporting.write_contacts_json,
+        "vcf": partial(exporting.write_contacts_vcf, version=request.vcard_version),
+    }[fmt]
+    with unit_of_work(ctx, write=False) as session, _text(sink) as text:
+        count = write(list_contacts(session, ContactFilter(owner=request.owner)), text)
+    return _plural(count, "contact")
+
+
+def _all_json(ctx: typer.Context, request: ExportRequest, sink: BinaryIO) -> str:
+    from minicrm.commands._store import unit_of_work
+    from minicrm.errors import UserError
+    from minicrm.services.exporting import write_all_json
+
+    if request.owner:
+        raise UserError("--owner does not apply to `crm export all`: it exports everything")
+    with unit_of_work(ctx, write=False) as session, _text(sink) as text:
+        counts = write_all_json(session, text, now=_now())
+    return (
+        f"{_plural(counts['contacts'], 'contact')}, "
+        f"{_plural(counts['interactions'], 'interaction')}, "
+        f"{_plural(counts['followups'], 'follow-up')} and "
+        f"{_plural(counts['stage_changes'], 'stage change')}"
+    )
+
+
+Exporter = Callable[[typer.Context, ExportRequest, BinaryIO], str]
+EXPORTERS: dict[tuple[str, str], Exporter] = {
+    ("contacts", "csv"): partial(_contacts, fmt="csv"),
+    ("contacts", "json"): partial(_contacts, fmt="json"),
+    ("contacts", "vcf"): partial(_contacts, fmt="vcf"),
+    ("all", "json"): _all_json,
     ("followups", "ics"): _followups_ics,
 }
 
 
-def _write_stdout(data: bytes) -> None:
-    sys.stdout.flush()
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """The whole file or no change: a temp file in the same folder, then a
-    rename over the target. An existing file keeps its permissions."""
+@contextmanager
+def _text(sink: BinaryIO) -> Iterator[io.TextIOWrapper]:
+    """UTF-8 text over a binary sink, leaving the sink open. newline="" keeps
+    line endings as written: CRLF in CSV and vCard, LF in JSON."""
+    wrapper = io.TextIOWrapper(sink, encoding="utf-8", newline="")
+    try:
+        yield wrapper
+    finally:
+        wrapper.flush()
+        wrapper.detach()
+
+
+def _write_stdout(export: Callable[[BinaryIO], str]) -> None:
+    """Run the export into a spool, then copy it to stdout: a failure halfway
+    leaves stdout empty instead of holding half a file."""
+    import shutil
+    import tempfile
+
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        export(spool)
+        spool.seek(0)
+        sys.stdout.flush()
+        shutil.copyfileobj(spool, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+
+
+def _write_atomically(path: Path, export: Callable[[BinaryIO], str]) -> str:
+    """The whole file or no change: the export goes into a temp file in the
+    same folder, then a rename over the target. An existing file keeps its
+    permissions. Returns what the export said it wrote."""
     import contextlib
     import os
     import tempfile
@@ -142,12 +216,13 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(handle, "wb") as file:
-            file.write(data)
+            what = export(file)
             file.flush()
             os.fsync(file.fileno())
         if path.exists():
             os.chmod(temp, path.stat().st_mode & 0o7777)
         os.replace(temp, path)
+        return what
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
