@@ -116,6 +116,7 @@ def _register() -> None:
         reports,
         score,
         stages,
+        tui,
     )
 
     contacts.register(app)
@@ -124,6 +125,7 @@ def _register() -> None:
     export.register(app)
     remind.register(app)
     dedupe.register(app)
+    tui.register(app)
     app.add_typer(cadence.app, name="cadence")
     app.add_typer(reports.app, name="report")
     app.add_typer(score.app, name="score")

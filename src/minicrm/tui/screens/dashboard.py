@@ -1,0 +1,181 @@
+"""The dashboard: what needs doing today, how the funnel stands, who is worth
+a call, and what happened lately. One worker loads it all in one session."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Static
+
+from minicrm.tui.screens import CrmScreen
+from minicrm.tui.widgets.bars import StageBars
+from minicrm.tui.widgets.cards import FitTable, day_label, due_label, short_money
+from minicrm.tui.workers import DashboardData, load_dashboard
+
+
+def contact_row_key(contact_id: int, number: int) -> str:
+    """Row keys must be unique, a contact may appear twice in one table."""
+    return f"{contact_id}:{number}"
+
+
+def contact_of_row(key: str | None) -> int | None:
+    return int(key.split(":", 1)[0]) if key else None
+
+
+class DashboardScreen(CrmScreen):
+    TITLE = "Dashboard"
+    BINDINGS = [
+        Binding("o", "open_contact", "Open"),
+    ]
+    DEFAULT_CSS = """
+    DashboardScreen #dashboard-left { width: 3fr; }
+    DashboardScreen #dashboard-right { width: 2fr; }
+    DashboardScreen .panel {
+        border: round $primary 50%;
+        border-title-color: $text-primary;
+        height: 1fr;
+    }
+    DashboardScreen .panel:focus-within { border: round $primary; }
+    DashboardScreen #due, DashboardScreen #recent { height: 3fr; }
+    DashboardScreen #touch { height: 2fr; }
+    DashboardScreen #funnel-panel { height: auto; padding: 0 1; background: $surface; }
+    DashboardScreen .empty { color: $text-muted; text-style: italic; }
+    """
+
+    @dataclass
+    class Loaded(Message):
+        generation: int
+        data: DashboardData
+        now: datetime
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._generation = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static("Dashboard", id="screen-title")
+        with Horizontal(id="dashboard"):
+            with Vertical(id="dashboard-left"):
+                yield self._table(
+                    "due", "Follow-ups due", [("When", 16), ("Contact", None), ("Note", None)],
+                    "nothing due today",
+                )  # fmt: skip
+                yield self._table(
+                    "touch", "Get in touch", [("Contact", None), ("Quiet", 9), ("Every", 5)],
+                    "no one waiting",
+                )  # fmt: skip
+                yield self._table(
+                    "recent", "Recent activity", [("When", 16), ("Contact", None), ("What", None)],
+                    "nothing logged yet",
+                )  # fmt: skip
+            with Vertical(id="dashboard-right"):
+                with Vertical(id="funnel-panel", classes="panel") as funnel:
+                    funnel.border_title = "Funnel"
+                    yield StageBars(id="funnel")
+                score = FitTable.number("Score")
+                yield self._table(
+                    "leads", "Top open leads", [("Contact", None), ("Stage", 9), (score, 5)],
+                    "no open leads",
+                )  # fmt: skip
+        yield Footer()
+
+    def _table(self, table_id: str, title: str, columns, empty: str) -> FitTable:
+        table = FitTable(columns, empty=empty, id=table_id, classes="panel")
+        table.border_title = title
+        return table
+
+    # ------------------------------------------------------------- loading
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        self._generation += 1
+        self.load(self._generation, self.app.engine, self.app.now())
+
+    @work(thread=True, exclusive=True, group="dashboard")
+    def load(self, generation: int, engine, now: datetime) -> None:
+        self.post_message(self.Loaded(generation, load_dashboard(engine, now), now))
+
+    def on_dashboard_screen_loaded(self, message: Loaded) -> None:
+        if message.generation != self._generation:
+            return  # an older load finishing late; a newer one is on its way
+        data, now = message.data, message.now
+        self._fill_due(data, now)
+        self._fill_touch(data, now)
+        self._fill_recent(data, now)
+        self._fill_leads(data)
+        self.query_one("#funnel", StageBars).counts = tuple(data.stage_counts)
+
+    def _fill_due(self, data: DashboardData, now: datetime) -> None:
+        rows = []
+        for number, f in enumerate([*data.overdue, *data.today]):
+            when = Text(due_label(f.due_at, now, data.zone))
+            if f.due_at < now:
+                when.stylize("bold red")
+            rows.append(
+                (
+                    contact_row_key(f.contact_id, number),
+                    [when, Text(f.contact_name), Text(f.note or "")],
+                )
+            )
+        table = self.query_one("#due", FitTable)
+        table.border_subtitle = f"{len(data.overdue)} overdue · {len(data.today)} today"
+        table.show(rows)
+
+    def _fill_touch(self, data: DashboardData, now: datetime) -> None:
+        rows = []
+        for number, t in enumerate(data.get_in_touch):
+            since = t.last_interaction_at
+            quiet = f"{(now - since).days}d ago" if since else "never"
+            cells = [Text(t.contact_name), Text(quiet), Text(f"{t.every_days}d")]
+            rows.append((contact_row_key(t.contact_id, number), cells))
+        table = self.query_one("#touch", FitTable)
+        table.border_subtitle = f"{data.touch_total} due"
+        table.show(rows)
+
+    def _fill_recent(self, data: DashboardData, now: datetime) -> None:
+        rows = []
+        for number, i in enumerate(data.recent):
+            what = Text(i.kind, style="bold")
+            if i.amount_cents is not None:
+                what.append(f" {short_money(i.amount_cents)}")
+            if i.summary:
+                what.append(f" {i.summary}")
+            when = Text(day_label(i.at, now, data.zone))
+            rows.append((contact_row_key(i.contact_id, number), [when, Text(i.contact_name), what]))
+        self.query_one("#recent", FitTable).show(rows)
+
+    def _fill_leads(self, data: DashboardData) -> None:
+        rows = [
+            (
+                contact_row_key(c.id, number),
+                [Text(c.name), Text(c.stage), Text(str(c.score), justify="right")],
+            )
+            for number, c in enumerate(data.top_leads)
+        ]
+        self.query_one("#leads", FitTable).show(rows)
+
+    # ------------------------------------------------------------- actions
+
+    @on(DataTable.RowSelected)
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        self._open(contact_of_row(event.row_key.value))
+
+    def action_open_contact(self) -> None:
+        if isinstance(self.focused, FitTable):
+            self._open(contact_of_row(self.focused.selected_key()))
+
+    def _open(self, contact_id: int | None) -> None:
+        if contact_id is not None:
+            self.open_contact(contact_id)
+
+    def open_contact(self, contact_id: int) -> None:
+        from minicrm.tui.screens.contact import ContactScreen
+
+        self.app.push_screen(ContactScreen(contact_id))

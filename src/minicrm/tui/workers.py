@@ -1,0 +1,155 @@
+"""What the dashboard, follow-ups, pipeline and reports screens run in their
+thread workers: each function opens its own session on the engine, calls the
+services, and returns read models that can cross back to the UI thread.
+
+No Textual here: these are plain functions, so they can be tested (and
+reused) without an app. Screens call them from `@work(thread=True)` methods
+and post the result as a message.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from sqlalchemy import Engine
+
+from minicrm.db import session_scope
+from minicrm.models import LOST, WON, ContactRead, FollowUpRead
+from minicrm.services import config
+from minicrm.services.activity import RecentInteraction, recent_interactions
+from minicrm.services.cadence import TouchDue, due_to_get_in_touch
+from minicrm.services.followups import (
+    DoneResult,
+    complete_followup,
+    list_followups,
+    snooze_followup,
+    window_end,
+)
+from minicrm.services.funnel import FunnelReport, funnel_report
+from minicrm.services.stages import PipelineColumn, move_stage, pipeline
+
+CARDS_PER_COLUMN = 20  # the board shows the best few; the Contacts screen has the rest
+TOP_LEADS = 20  # the panel scrolls; a tall terminal shows more of them
+RECENT = 10
+DASHBOARD_ROWS = 50  # follow-ups and touch rows fetched for the dashboard's small tables
+
+
+# ----------------------------------------------------------------- reads
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    zone: tzinfo
+    currency: str
+    overdue: list[FollowUpRead]
+    today: list[FollowUpRead]
+    get_in_touch: list[TouchDue]
+    touch_total: int
+    stage_counts: list[tuple[str, int]]
+    top_leads: list[ContactRead]
+    recent: list[RecentInteraction]
+
+
+def load_dashboard(engine: Engine, now: datetime) -> DashboardData:
+    with session_scope(engine, write=False) as session:
+        zone = config.local_zone_of(session)
+        due = list_followups(session, "today", zone=zone, now=now)
+        touch = due_to_get_in_touch(session, now=now)
+        # One board query gives both the stage counts and each stage's best
+        # leads; the open stages' leads merged by score are the top leads.
+        columns = pipeline(session, top=TOP_LEADS)
+        leads = [c for col in columns if col.stage not in (WON, LOST) for c in col.top]
+        leads.sort(key=lambda c: (-c.score, c.name.casefold(), c.id))
+        return DashboardData(
+            zone=zone,
+            currency=config.get_setting(session, "currency") or "USD",
+            overdue=[f for f in due if f.due_at < now][:DASHBOARD_ROWS],
+            today=[f for f in due if f.due_at >= now][:DASHBOARD_ROWS],
+            get_in_touch=touch[:DASHBOARD_ROWS],
+            touch_total=len(touch),
+            stage_counts=[(col.stage, col.count) for col in columns],
+            top_leads=leads[:TOP_LEADS],
+            recent=recent_interactions(session, limit=RECENT),
+        )
+
+
+@dataclass(frozen=True)
+class Agenda:
+    """Open follow-ups in three sections; upcoming runs to the end of the week."""
+
+    zone: tzinfo
+    overdue: list[FollowUpRead]
+    today: list[FollowUpRead]
+    upcoming: list[FollowUpRead]
+
+    def sections(self) -> list[tuple[str, list[FollowUpRead]]]:
+        return [("overdue", self.overdue), ("today", self.today), ("upcoming", self.upcoming)]
+
+
+def load_agenda(engine: Engine, now: datetime) -> Agenda:
+    with session_scope(engine, write=False) as session:
+        zone = config.local_zone_of(session)
+        found = list_followups(session, "week", zone=zone, now=now)
+    end_of_today = window_end("today", now=now, zone=zone)
+    return Agenda(
+        zone=zone,
+        overdue=[f for f in found if f.due_at < now],
+        today=[f for f in found if now <= f.due_at < end_of_today],
+        upcoming=[f for f in found if f.due_at >= end_of_today],
+    )
+
+
+@dataclass(frozen=True)
+class Board:
+    zone: tzinfo
+    currency: str
+    columns: list[PipelineColumn]
+
+
+def load_board(engine: Engine) -> Board:
+    with session_scope(engine, write=False) as session:
+        return Board(
+            zone=config.local_zone_of(session),
+            currency=config.get_setting(session, "currency") or "USD",
+            columns=pipeline(session, top=CARDS_PER_COLUMN),
+        )
+
+
+@dataclass(frozen=True)
+class ReportData:
+    zone: tzinfo
+    report: FunnelReport
+
+
+def load_report(engine: Engine, now: datetime, by: str | None) -> ReportData:
+    with session_scope(engine, write=False) as session:
+        zone = config.local_zone_of(session)
+        return ReportData(zone, funnel_report(session, by=by, now=now))
+
+
+def local_zone(engine: Engine) -> tzinfo:
+    """The zone WHEN phrases are typed in (the snooze form parses live)."""
+    with session_scope(engine, write=False) as session:
+        return config.local_zone_of(session)
+
+
+# ---------------------------------------------------------------- writes
+
+
+def finish_followup(engine: Engine, followup_id: int, now: datetime) -> DoneResult:
+    with session_scope(engine) as session:
+        zone = config.local_zone_of(session)
+        return complete_followup(session, followup_id, zone=zone, now=now)
+
+
+def snooze(engine: Engine, followup_id: int, due_at: datetime, now: datetime) -> FollowUpRead:
+    with session_scope(engine) as session:
+        return snooze_followup(session, followup_id, due_at, now=now)
+
+
+def move_contact(
+    engine: Engine, contact_id: int, stage: str, now: datetime, reason: str | None = None
+) -> ContactRead:
+    """The moved contact comes back with its score refreshed: the stage
+    feeds the score ("close to deciding") and the card shows it."""
+    with session_scope(engine) as session:
+        return move_stage(session, contact_id, stage, reason=reason, now=now)

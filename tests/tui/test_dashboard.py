@@ -1,0 +1,163 @@
+"""The Dashboard driven with Pilot on demo data: due follow-ups, who is due
+to get in touch, the funnel bars, the top open leads and recent activity
+match the services; o/enter open the contact under the cursor; the
+dashboard follows changes made elsewhere."""
+
+import asyncio
+import functools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from minicrm.db import session_scope
+from minicrm.models import LOST, WON
+from minicrm.services.activity import recent_interactions
+from minicrm.services.cadence import due_to_get_in_touch, set_cadence
+from minicrm.services.contacts import ContactFilter, list_contacts
+from minicrm.services.demo import generate_demo
+from minicrm.services.followups import list_followups
+from minicrm.services.interactions import log_interaction
+from minicrm.services.scoring import recompute_scores
+from minicrm.services.stages import pipeline
+from minicrm.tui.app import make_app
+from minicrm.tui.screens.contact import ContactScreen
+from minicrm.tui.screens.dashboard import DashboardScreen, contact_of_row
+from minicrm.tui.widgets.bars import StageBars
+from minicrm.tui.widgets.cards import FitTable
+
+NOW = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)
+SIZE = (120, 40)
+
+
+def sync(test):
+    """Run an async Pilot test without an async pytest plugin."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+@pytest.fixture
+def demo_db(engine):
+    """Demo data with fresh scores, and a 30-day cadence for the first few
+    contacts (some of whom have been quiet longer)."""
+    with session_scope(engine) as session:
+        generate_demo(session, contacts=50, seed=7, now=NOW)
+        recompute_scores(session, now=NOW)
+        for contact_id in range(1, 11):
+            set_cadence(session, "30d", ref=str(contact_id), now=NOW)
+    return engine
+
+
+def app_on(engine):
+    return make_app(engine, now_provider=lambda: NOW, poll_seconds=0)
+
+
+async def settle(app, pilot) -> None:
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def contact_ids(screen, table_id: str) -> list[int]:
+    table = screen.query_one(f"#{table_id}", FitTable)
+    return [contact_of_row(row.key.value) for row in table.ordered_rows if row.key.value]
+
+
+def column(screen, table_id: str, index: int) -> list[str]:
+    table = screen.query_one(f"#{table_id}", FitTable)
+    return [str(table.get_row_at(i)[index]) for i in range(table.row_count)]
+
+
+@sync
+async def test_every_panel_shows_what_the_services_say(demo_db):
+    with session_scope(demo_db, write=False) as session:
+        due = list_followups(session, "today", zone=UTC, now=NOW)
+        touch = due_to_get_in_touch(session, now=NOW)
+        counts = [(c.stage, c.count) for c in pipeline(session)]
+        recent = recent_interactions(session, limit=10)
+        open_leads = [
+            c for c in list_contacts(session, ContactFilter(), sort="score")
+            if c.stage not in (WON, LOST)
+        ][:20]  # fmt: skip
+    assert due and touch and recent  # the demo data gives every panel something
+
+    app = app_on(demo_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        assert contact_ids(screen, "due") == [f.contact_id for f in due]
+        overdue = sum(f.due_at < NOW for f in due)
+        assert screen.query_one("#due").border_subtitle == (
+            f"{overdue} overdue · {len(due) - overdue} today"
+        )
+        assert contact_ids(screen, "touch") == [t.contact_id for t in touch]
+        assert screen.query_one("#touch").border_subtitle == f"{len(touch)} due"
+        assert screen.query_one(StageBars).counts == tuple(counts)
+        assert contact_ids(screen, "leads") == [c.id for c in open_leads]
+        assert column(screen, "leads", 2) == [str(c.score) for c in open_leads]
+        assert contact_ids(screen, "recent") == [i.contact_id for i in recent]
+        assert column(screen, "recent", 2)[0].startswith(recent[0].kind)
+
+
+@pytest.mark.parametrize("key", ["o", "enter"])
+@sync
+async def test_o_and_enter_open_the_contact_under_the_cursor(demo_db, key):
+    app = app_on(demo_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        leads = contact_ids(screen, "leads")
+        screen.query_one("#leads").focus()
+        await pilot.press("down", key)
+        await settle(app, pilot)
+        assert isinstance(app.screen, ContactScreen)
+        assert app.screen.contact_id == leads[1]
+
+
+@sync
+async def test_tab_reaches_each_panel_and_o_opens_from_it(demo_db):
+    app = app_on(demo_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert app.focused.id == "due"
+        await pilot.press("tab")
+        assert app.focused.id == "touch"
+        await pilot.press("o")
+        await settle(app, pilot)
+        assert app.screen.contact_id == contact_ids(screen, "touch")[0]
+
+
+@sync
+async def test_an_interaction_logged_elsewhere_shows_up(demo_db):
+    app = app_on(demo_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        quiet = contact_ids(screen, "touch")[0]
+        with session_scope(demo_db) as session:  # as `crm log` would
+            log_interaction(session, quiet, "call", "caught up at last",
+                            at=NOW - timedelta(minutes=5), now=NOW)  # fmt: skip
+        app.check_for_changes()
+        await settle(app, pilot)
+        assert contact_ids(screen, "recent")[0] == quiet
+        assert column(screen, "recent", 2)[0] == "call caught up at last"
+        assert quiet not in contact_ids(screen, "touch")  # the clock was reset
+
+
+@sync
+async def test_an_empty_database_reads_well(engine):
+    app = app_on(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert column(screen, "due", 1) == ["nothing due today"]
+        assert column(screen, "leads", 0) == ["no open leads"]
+        assert column(screen, "recent", 1) == ["nothing logged yet"]
+        assert screen.query_one(StageBars).counts == tuple(
+            (stage, 0) for stage in ("awareness", "interest", "decision", "action", "won", "lost")
+        )
