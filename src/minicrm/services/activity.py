@@ -1,39 +1,21 @@
 """Recent activity: the latest interactions across every live contact."""
 
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlmodel import Session
 
 from minicrm.errors import UserError
-from minicrm.models import Contact, Interaction, cents_to_major
+from minicrm.models import Contact, Interaction, InteractionRead
 
 
-class RecentInteraction(BaseModel):
+class RecentInteraction(InteractionRead):
     """An interaction with the name of the contact it belongs to."""
 
-    id: int
-    contact_id: int
     contact_name: str
-    kind: str
-    at: datetime
-    summary: str | None = None
-    amount_cents: int | None = None
-    owner: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "contact_id": self.contact_id,
-            "contact_name": self.contact_name,
-            "kind": self.kind,
-            "at": self.at.isoformat(),
-            "summary": self.summary,
-            "amount": cents_to_major(self.amount_cents),
-            "owner": self.owner,
-        }
+        return {**super().to_json(), "contact_name": self.contact_name}
 
 
 def recent_interactions(session: Session, *, limit: int = 10) -> list[RecentInteraction]:
