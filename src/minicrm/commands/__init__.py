@@ -112,6 +112,7 @@ def _register() -> None:
         demo,
         export,
         followups,
+        imports,
         remind,
         reports,
         score,
@@ -125,6 +126,7 @@ def _register() -> None:
     export.register(app)
     remind.register(app)
     dedupe.register(app)
+    imports.register(app)
     tui.register(app)
     app.add_typer(cadence.app, name="cadence")
     app.add_typer(reports.app, name="report")
