@@ -134,6 +134,7 @@ def test_make_engine_explains_a_folder_it_cannot_create(tmp_path):
     assert caught.value.exit_code == 1
 
 
+@pytest.mark.sqlite_only("SQLite pragmas")
 def test_file_database_pragmas(engine):
     assert pragma(engine, "journal_mode") == "wal"
     assert pragma(engine, "foreign_keys") == 1

@@ -46,6 +46,7 @@ def demo_session(session):
     return session
 
 
+@pytest.mark.sqlite_only("compares raw rows with a second SQLite database")
 def test_same_seed_and_now_give_identical_rows(session, other_engine):
     generate_demo(session, contacts=120, seed=3, now=NOW)
     with session_scope(other_engine) as other:
@@ -61,6 +62,7 @@ def test_a_different_seed_gives_different_rows(session, other_engine):
         assert other.execute(text(names)).all() != session.execute(text(names)).all()
 
 
+@pytest.mark.sqlite_only("SQLite's fast insert path")
 def test_fast_sqlite_path_stores_what_the_column_types_store(session, other_engine, monkeypatch):
     assert demo._Writer(session.connection()).raw, "SQLite takes the fast path"
     generate_demo(session, contacts=80, seed=5, now=NOW)
@@ -262,6 +264,7 @@ def schema(session) -> list[tuple]:
     return [tuple(row) for row in session.execute(text(query))]
 
 
+@pytest.mark.sqlite_only("FTS5 and SQLite indexes")
 @pytest.mark.parametrize("batches", [(60,), (60, 20)], ids=["fresh", "more-than-before"])
 def test_indexes_and_search_are_whole_afterwards(session, batches):
     # A big batch rebuilds the indexes; a small one into a fuller database

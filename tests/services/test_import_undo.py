@@ -198,7 +198,9 @@ def test_new_imports_never_reuse_the_ids_of_an_undone_one(engine, tmp_path):
     undo(engine, first.batch_id)
     run_import(engine, tmp_path, "name\nC\n", now=LATER)
     with session_scope(engine, write=False) as session:
-        assert get_contact(session, "C").id == 3
+        new_id = get_contact(session, "C").id
+    # SQLite hands out the next unused id; PostgreSQL draws from its sequence.
+    assert new_id == 3 if engine.dialect.name == "sqlite" else new_id > 2
 
 
 def test_an_import_that_updated_nothing_records_no_change(engine, tmp_path, db_path, ann):
