@@ -3,8 +3,6 @@ to get in touch, the funnel bars, the top open leads and recent activity
 match the services; o/enter open the contact under the cursor; the
 dashboard follows changes made elsewhere."""
 
-import asyncio
-import functools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,19 +22,10 @@ from minicrm.tui.screens.contact import ContactScreen
 from minicrm.tui.screens.dashboard import DashboardScreen, contact_of_row
 from minicrm.tui.widgets.bars import StageBars
 from minicrm.tui.widgets.cards import FitTable
+from tui_support import sync
 
 NOW = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)
 SIZE = (120, 40)
-
-
-def sync(test):
-    """Run an async Pilot test without an async pytest plugin."""
-
-    @functools.wraps(test)
-    def run(*args, **kwargs):
-        asyncio.run(test(*args, **kwargs))
-
-    return run
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ agenda's sections, space to mark done (recurring ones roll on), z to snooze
 with a live WHEN preview, enter/o to open the contact, and refresh on a
 change made elsewhere."""
 
-import asyncio
-import functools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +17,7 @@ from minicrm.tui.app import make_app
 from minicrm.tui.screens.contact import ContactScreen
 from minicrm.tui.screens.followups import FollowUpsScreen, SnoozeScreen
 from minicrm.tui.widgets.cards import FitTable
+from tui_support import sync
 
 NOW = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)  # a Tuesday; TZ is UTC in tests
 SIZE = (120, 40)
@@ -35,16 +34,6 @@ def agenda_db(engine):
         add_followup(session, reza.id, NOW + timedelta(hours=2), "send the quote", now=NOW)
         add_followup(session, lena.id, NOW + timedelta(days=3), "check in", now=NOW)
     return engine
-
-
-def sync(test):
-    """Run an async Pilot test without an async pytest plugin."""
-
-    @functools.wraps(test)
-    def run(*args, **kwargs):
-        asyncio.run(test(*args, **kwargs))
-
-    return run
 
 
 def app_on(engine):

@@ -3,8 +3,6 @@ per stage with the best-scored cards, moving the selected card with ] / [
 and shift+arrows (focus follows it), lost asking for a reason, focus moving
 between columns, and o/enter opening the contact."""
 
-import asyncio
-import functools
 from datetime import UTC, datetime
 
 import pytest
@@ -19,19 +17,10 @@ from minicrm.services.stages import pipeline
 from minicrm.tui.app import make_app
 from minicrm.tui.screens.contact import ContactScreen
 from minicrm.tui.screens.pipeline import LostReasonScreen, PipelineScreen, StageColumn
+from tui_support import sync
 
 NOW = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)
 SIZE = (120, 40)
-
-
-def sync(test):
-    """Run an async Pilot test without an async pytest plugin."""
-
-    @functools.wraps(test)
-    def run(*args, **kwargs):
-        asyncio.run(test(*args, **kwargs))
-
-    return run
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ per-stage figures and headline figures match funnel_report, and the
 breakdown (b, or the Select) reruns the report per owner, source, industry
 or region."""
 
-import asyncio
-import functools
 from datetime import UTC, datetime
 
 import pytest
@@ -17,19 +15,10 @@ from minicrm.tui.app import make_app
 from minicrm.tui.screens.reports import ReportsScreen
 from minicrm.tui.widgets.bars import StageBars
 from minicrm.tui.widgets.cards import FitTable, money, rate
+from tui_support import sync
 
 NOW = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)
 SIZE = (120, 40)
-
-
-def sync(test):
-    """Run an async Pilot test without an async pytest plugin."""
-
-    @functools.wraps(test)
-    def run(*args, **kwargs):
-        asyncio.run(test(*args, **kwargs))
-
-    return run
 
 
 @pytest.fixture
