@@ -110,12 +110,15 @@ def _print_plain_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> 
     truncated, a longer value just pushes its line out."""
     from rich.cells import cell_len
 
+    def width(value: str) -> int:  # ASCII needs no cell table: most cells are
+        return len(value) if value.isascii() else cell_len(value)
+
     rows = iter(rows)
     sample = [list(header), *_take(rows, PLAIN_WIDTH_SAMPLE)]
-    widths = [max(cell_len(r[i]) for r in sample) for i in range(len(header))]
+    widths = [max(width(r[i]) for r in sample) for i in range(len(header))]
 
     def render(row: Sequence[str]) -> str:
-        cells = [v + " " * (w - cell_len(v)) for v, w in zip(row, widths, strict=True)]
+        cells = [v + " " * (w - width(v)) for v, w in zip(row, widths, strict=True)]
         return "  ".join(cells).rstrip()
 
     for row in sample:
