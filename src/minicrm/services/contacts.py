@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from minicrm.errors import (
@@ -79,6 +79,8 @@ def add_contact(
     values = clean_contact_fields(session, data.__dict__, creating=True)
     tags = [normalize_tag(t) for t in data.tags]
     if not force:
+        from minicrm.services.likely_duplicates import find_likely_duplicates
+
         duplicates = find_likely_duplicates(session, values)
         if duplicates:
             listing = "; ".join(f"#{c.id} {c.name}" for c in duplicates)
@@ -137,50 +139,6 @@ def clean_contact_fields(
 def search_text_of(contact: Contact) -> str:
     """The folded text full-text search sees for a contact."""
     return search_text(contact.name, contact.email, contact.phone, contact.company, contact.notes)
-
-
-def find_likely_duplicates(session: Session, values: dict[str, Any]) -> list[ContactRead]:
-    """Live contacts with the same email or phone, or a very similar name and
-    company (rapidfuzz on folded text)."""
-    alive = Contact.deleted_at.is_(None)
-    found: dict[int, Contact] = {}
-    contact_points = []
-    if values.get("email"):
-        contact_points.append(func.lower(Contact.email) == func.lower(values["email"]))
-    if values.get("phone"):
-        contact_points.append(Contact.phone == values["phone"])
-    if contact_points:  # indexed, and never crowded out by name candidates
-        for row in session.execute(select(Contact).where(alive, or_(*contact_points))).scalars():
-            found[row.id] = row
-    for row in _similar_names(session, values):
-        found.setdefault(row.id, row)
-    return read_contacts(session, list(found.values())[:AMBIGUOUS_LIST_LIMIT])
-
-
-def _similar_names(session: Session, values: dict[str, Any]) -> list[Contact]:
-    """Live contacts whose folded name and company are nearly the same, in any
-    word order. Candidates start with the first letters of one of the words
-    (indexed range scans), so the fuzzy comparison sees few rows."""
-    from rapidfuzz import fuzz
-
-    name = fold(values.get("name"))
-    words = [w for w in name.split(" ") if w]
-    if not words:
-        return []
-    ranges = [
-        and_(Contact.name_folded >= w[:3], Contact.name_folded < w[:3] + "\uffff") for w in words
-    ]
-    word_starts = [Contact.name_folded.contains(" " + w[:3], autoescape=True) for w in words]
-    candidates = session.execute(
-        select(Contact).where(Contact.deleted_at.is_(None), or_(*ranges, *word_starts)).limit(5000)
-    ).scalars()
-    company = fold(values.get("company"))
-    return [
-        row
-        for row in candidates
-        if fuzz.token_sort_ratio(name, row.name_folded) >= 90
-        and fuzz.ratio(company, fold(row.company)) >= 85
-    ]
 
 
 # -------------------------------------------------------------------- read
