@@ -211,8 +211,6 @@ def test_an_iso_date_with_a_one_digit_hour_is_read():
     assert when("2026-12-24 9:30") == local(2026, 12, 24, 9, 30)
 
 
-
-
 @pytest.mark.parametrize(
     ("text", "zone"),
     [("0001-01-01 00:00", BERLIN), ("9999-12-31 23:00", NEW_YORK), ("12/31/9999 11pm", NEW_YORK)],

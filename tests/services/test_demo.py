@@ -64,13 +64,13 @@ def test_a_different_seed_gives_different_rows(session, other_engine):
 
 @pytest.mark.sqlite_only("SQLite's fast insert path")
 def test_fast_sqlite_path_stores_what_the_column_types_store(session, other_engine, monkeypatch):
-    assert demo._Writer(session.connection()).raw, "SQLite takes the fast path"
+    assert demo.RowWriter(session.connection()).raw, "SQLite takes the fast path"
     generate_demo(session, contacts=80, seed=5, now=NOW)
     # A timestamp formatter that disagrees with UTCDateTime must be refused,
     # sending every row through SQLAlchemy's own type processing instead.
     monkeypatch.setattr(demo, "_sqlite_stamper", lambda: lambda ts: "1999-01-01 00:00:00")
     with session_scope(other_engine) as other:
-        assert not demo._Writer(other.connection()).raw
+        assert not demo.RowWriter(other.connection()).raw
         generate_demo(other, contacts=80, seed=5, now=NOW)
         assert dump(other) == dump(session)
 

@@ -89,7 +89,7 @@ def add_contact(
             )
     contact = Contact(
         **values,
-        extra=_dump_extra(data.extra),
+        extra=dump_extra(data.extra),
         stage_entered_at=now,
         created_at=now,
         updated_at=now,
@@ -390,7 +390,7 @@ def update_contact(
     for name, value in values.items():
         setattr(contact, name, value)
     if contact.stage != old_stage:
-        _record_stage_move(session, contact, old_stage, now, changes.stage_reason)
+        record_stage_move(session, contact, old_stage, now, changes.stage_reason)
     if changes.set_extra:
         extra = json.loads(contact.extra) if contact.extra else {}
         for key, value in changes.set_extra.items():
@@ -398,7 +398,7 @@ def update_contact(
                 extra.pop(key, None)
             else:
                 extra[key] = value
-        contact.extra = _dump_extra(extra)
+        contact.extra = dump_extra(extra)
     _set_tags(
         session,
         contact.id,
@@ -416,7 +416,7 @@ def update_contact(
     return read_contact(session, contact)
 
 
-def _record_stage_move(
+def record_stage_move(
     session: Session, contact: Contact, old_stage: str, now: datetime, reason: str | None
 ) -> None:
     if contact.stage == LOST:
@@ -459,7 +459,7 @@ def _set_tags(
     session.flush()
 
 
-def _dump_extra(extra: dict[str, Any]) -> str | None:
+def dump_extra(extra: dict[str, Any]) -> str | None:
     return json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
 
 

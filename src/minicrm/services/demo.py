@@ -74,7 +74,7 @@ def generate_demo(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     session.flush()
-    writer = _Writer(session.connection())
+    writer = RowWriter(session.connection())
     stages = config.open_stages(session)
     maker = _Maker(random.Random(seed), stages, now, writer.stamp, _tag_ids(writer.connection))
     first_id = (writer.connection.execute(select(func.max(Contact.id))).scalar() or 0) + 1
@@ -82,7 +82,7 @@ def generate_demo(
     tables = (Contact, ContactTag, StageChange, Interaction, FollowUp)  # parents first
     counts = dict.fromkeys(tables, 0)
     # Rebuilding an index beats inserting into it once the new rows outnumber the old.
-    with _sqlite_bulk_load(writer.connection, indexes=contacts >= first_id - 1):
+    with sqlite_bulk_load(writer.connection, indexes=contacts >= first_id - 1):
         for start in range(first_id, end_id, CHUNK_CONTACTS):
             rows = maker.chunk(range(start, min(start + CHUNK_CONTACTS, end_id)))
             for model in tables:
@@ -108,7 +108,7 @@ def _utc(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-class _Writer:
+class RowWriter:
     """Bulk inserts through each table's own INSERT statement.
 
     At 100,000 contacts SQLAlchemy's per-value processing of ~4 million
@@ -173,7 +173,7 @@ FTS_INSERT_TRIGGERS = {"contact_fts_insert": "contact", "interaction_fts_insert"
 
 
 @contextmanager
-def _sqlite_bulk_load(connection: Connection, *, indexes: bool) -> Iterator[None]:
+def sqlite_bulk_load(connection: Connection, *, indexes: bool) -> Iterator[None]:
     """Let SQLite take the rows without per-row upkeep, then catch up in bulk.
 
     At 100,000 contacts the FTS5 triggers firing per row cost ~16 s and the

@@ -86,7 +86,7 @@ class ContactFacts:
     tags: frozenset[str] = field(default_factory=frozenset)
 
 
-def _days(later: datetime, earlier: datetime | None) -> int | None:
+def whole_days(later: datetime, earlier: datetime | None) -> int | None:
     if earlier is None:
         return None
     return max(0, (later - earlier) // timedelta(days=1))
@@ -147,14 +147,14 @@ def _gather(
     for row in rows:
         values = {name: getattr(row, name) for name in TEXT_FIELDS}
         values["value"] = cents_to_major(row.value_cents)
-        values["days_in_stage"] = _days(now, row.stage_entered_at or row.created_at)
-        values["days_since_created"] = _days(now, row.created_at)
+        values["days_in_stage"] = whole_days(now, row.stage_entered_at or row.created_at)
+        values["days_since_created"] = whole_days(now, row.created_at)
         if interactions is not None:
             values.update(interactions.get(row.id, empty_interactions))
         if followups is not None:
             values.update(followups.get(row.id, empty_followups))
         if with_extra and row.extra:
-            values.update(_extra_values(row.extra))
+            values.update(extra_values(row.extra))
         result.append(
             ContactFacts(
                 id=row.id, name=row.name, stage=row.stage, cached_score=row.score,
@@ -192,7 +192,7 @@ def _interaction_figures(
         figures[contact_id] = {
             "interactions_30d": int(in_30d or 0),
             "interactions_90d": int(in_90d or 0),
-            "days_since_last_interaction": _days(now, last_at),
+            "days_since_last_interaction": whole_days(now, last_at),
             "purchases_total": cents_to_major(int(cents or 0)),
             "purchases_count": int(purchases or 0),
         }
@@ -229,7 +229,7 @@ def _tags(session: Session, ids: list[int] | None, lo: int, hi: int) -> dict[int
     return {contact_id: frozenset(names) for contact_id, names in found.items()}
 
 
-def _extra_values(raw: str) -> dict[str, Any]:
+def extra_values(raw: str) -> dict[str, Any]:
     try:
         extra = json.loads(raw)
     except ValueError:

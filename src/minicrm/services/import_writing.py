@@ -21,8 +21,8 @@ from sqlmodel import Session
 
 from minicrm.models import LOST, Contact, ContactTag, ImportChange, StageChange, Tag, cents_to_major
 from minicrm.services import config
-from minicrm.services.contacts import _dump_extra, tags_of
-from minicrm.services.demo import _sqlite_bulk_load, _Writer
+from minicrm.services.contacts import dump_extra, tags_of
+from minicrm.services.demo import RowWriter, sqlite_bulk_load
 from minicrm.services.import_cleaning import Folder
 
 LOOKUP_CHUNK = 500
@@ -38,7 +38,7 @@ class BulkWriter:
     def __init__(self, session: Session, batch_id: int, now: datetime, size_hint: int):
         self.session, self.batch_id, self.now = session, batch_id, now
         self.connection = session.connection()
-        self.writer = _Writer(self.connection)
+        self.writer = RowWriter(self.connection)
         self.updated_at = self.stamp(now)
         self.first_stage = config.first_stage(session)
         existing = self.connection.execute(select(func.count()).select_from(CONTACT)).scalar()
@@ -54,7 +54,7 @@ class BulkWriter:
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
-        with _sqlite_bulk_load(self.connection, indexes=self.drops_indexes):
+        with sqlite_bulk_load(self.connection, indexes=self.drops_indexes):
             yield
 
     def next_id(self) -> int:
@@ -107,7 +107,7 @@ class BulkWriter:
             stage=values["stage"],
             stage_entered_at=self.stamp(p.entered_at),
             value_cents=values.get("value_cents"),
-            extra=_dump_extra(p.extra) if p.extra else None,
+            extra=dump_extra(p.extra) if p.extra else None,
             score=self.scorer.score(p),
             created_at=self.stamp(p.created_at),
             updated_at=self.updated_at,
@@ -173,10 +173,10 @@ class _NewContactScorer:
     follow-ups yet. (A test checks them against a full recompute_scores.)"""
 
     def __init__(self, session: Session, now: datetime):
-        from minicrm.services.figures import TEXT_FIELDS, _days, _extra_values
+        from minicrm.services.figures import TEXT_FIELDS, extra_values, whole_days
         from minicrm.services.scoring import current_rules
 
-        self.now, self.days, self.extra_values = now, _days, _extra_values
+        self.now, self.days, self.extra_values = now, whole_days, extra_values
         rule_set = current_rules(session)
         self.with_extra = rule_set.needs.extra
         self.base = {**dict.fromkeys(TEXT_FIELDS), **NO_ACTIVITY}
@@ -193,7 +193,7 @@ class _NewContactScorer:
         values["days_in_stage"] = self.days(self.now, p.entered_at)
         values["days_since_created"] = self.days(self.now, p.created_at)
         if self.with_extra and p.extra:
-            values.update(self.extra_values(_dump_extra(p.extra)))
+            values.update(self.extra_values(dump_extra(p.extra)))
         tags = frozenset(p.tags)
         return self.offset + sum(rule.points_for(values, tags) for rule in self.rules)
 
@@ -271,12 +271,12 @@ def _overwrite(state: dict[str, Any], p, now: datetime) -> list[dict[str, Any]]:
     if p.extra:
         merged = json.loads(state["extra"]) if state["extra"] else {}
         merged.update(p.extra)
-        state["extra"] = _dump_extra(merged)
+        state["extra"] = dump_extra(merged)
     if state["stage"] == old_stage:
         return []
     at = p.stage_at or now
     reason = None
-    if state["stage"] == LOST:  # as services.contacts._record_stage_move does
+    if state["stage"] == LOST:  # as services.contacts.record_stage_move does
         reason = state["lost_reason"] = p.values.get("lost_reason")
     elif old_stage == LOST and "lost_reason" not in p.given:
         state["lost_reason"] = None

@@ -31,8 +31,8 @@ from minicrm.models import (
     StageChange,
 )
 from minicrm.services import config
-from minicrm.services.contacts import _dump_extra, clean_contact_fields
-from minicrm.services.demo import _sqlite_bulk_load
+from minicrm.services.contacts import clean_contact_fields, dump_extra
+from minicrm.services.demo import sqlite_bulk_load
 from minicrm.services.import_cleaning import Folder
 from minicrm.services.importing import ImportRejected, ImportReport
 from minicrm.services.interactions import normalize_kind
@@ -182,7 +182,7 @@ def _contact(session, item: dict, entered: dict, folder: Folder) -> tuple[dict, 
     row = {
         "id": contact_id, **values,
         "stage_entered_at": stage_entered or entered.get(contact_id, created),
-        "extra": _dump_extra(extra), "score": int(item.get("score") or 0), "created_at": created,
+        "extra": dump_extra(extra), "score": int(item.get("score") or 0), "created_at": created,
         "updated_at": _time(item.get("updated_at") or item["created_at"], "updated_at"),
         "deleted_at": _time(item.get("deleted_at"), "deleted_at", required=False), "version": 1,
     }  # fmt: skip
@@ -261,7 +261,7 @@ def _write(session, batch_id: int, tables, links) -> None:
 
     connection = session.connection()
     tag_ids = find_tag_ids(connection, {tag for _cid, tag in links})
-    with _sqlite_bulk_load(connection, indexes=True):
+    with sqlite_bulk_load(connection, indexes=True):
         for model, rows in tables:
             for start in range(0, len(rows), INSERT_CHUNK):
                 connection.execute(insert(model.__table__), rows[start : start + INSERT_CHUNK])

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from minicrm.errors import UserError, ValidationError
 from minicrm.models import LOST, WON, Contact, ContactRead, StageChange
 from minicrm.services import config
-from minicrm.services.contacts import _record_stage_move, read_contact, read_contacts, resolve_ref
+from minicrm.services.contacts import read_contact, read_contacts, record_stage_move, resolve_ref
 
 LOST_REASONS = ("no budget", "no need", "wrong contact", "went elsewhere")
 
@@ -40,7 +40,7 @@ def move_stage(
     _check_move_time(session, contact, at, now)
     old_stage = contact.stage
     contact.stage = target
-    _record_stage_move(session, contact, old_stage, at, reason)
+    record_stage_move(session, contact, old_stage, at, reason)
     contact.updated_at = now
     contact.version += 1
     session.flush()
