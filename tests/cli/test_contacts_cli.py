@@ -31,9 +31,9 @@ def test_contact_json_has_exactly_the_documented_keys_in_order(cli):
     cli.ok("add", "Ann Smith")
     [contact] = cli.json("list")
     assert list(contact) == [
-        "id", "name", "email", "phone", "company", "title", "city", "region", "country",
-        "industry", "source", "stage", "value", "owner", "tags", "notes", "extra", "score",
-        "lost_reason", "created_at", "updated_at",
+        "id", "name", "email", "phone", "company", "company_id", "title", "city", "region",
+        "country", "industry", "source", "stage", "value", "owner", "tags", "notes", "extra",
+        "score", "lost_reason", "open_deals", "created_at", "updated_at",
     ]  # fmt: skip
     assert contact["created_at"].endswith("+00:00")
 

@@ -13,9 +13,9 @@ if not any(c.name == "dedupe" for c in app.registered_commands):
     dedupe_commands.register(app)
 
 CONTACT_KEYS = [
-    "id", "name", "email", "phone", "company", "title", "city", "region", "country",
-    "industry", "source", "stage", "value", "owner", "tags", "notes", "extra", "score",
-    "lost_reason", "created_at", "updated_at",
+    "id", "name", "email", "phone", "company", "company_id", "title", "city", "region",
+    "country", "industry", "source", "stage", "value", "owner", "tags", "notes", "extra",
+    "score", "lost_reason", "open_deals", "created_at", "updated_at",
 ]  # fmt: skip
 
 
@@ -85,8 +85,8 @@ def test_dedupe_merge_yes_merges_each_group_into_its_lowest_id(cli, two_groups):
     result = cli.ok("dedupe", "--merge", "--yes")
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "merged #2 into #1 Maria Lopez: moved 1 interaction, 1 stage change; filled city",
-        "merged #4 into #3 Jonathan Smithers: moved 1 stage change",
+        "merged #2 into #1 Maria Lopez: moved 1 deal, 1 interaction, 1 stage change; filled city",
+        "merged #4 into #3 Jonathan Smithers: moved 1 deal, 1 stage change",
     ]
     assert [c["id"] for c in cli.json("list", "--sort", "created")] == [5, 3, 1]
     assert cli.json("dedupe") == []
@@ -116,7 +116,8 @@ def test_dedupe_merge_json_prints_every_merge(cli, two_groups):
     assert [r["contact"]["id"] for r in results] == [1, 3]
     assert [[m["id"] for m in r["merged"]] for r in results] == [[2], [4]]
     assert results[0]["moved"] == {
-        "interactions": 1, "followups": 0, "stage_changes": 1, "tags": 0, "cadence": 0,
+        "deals": 1, "interactions": 1, "followups": 0, "stage_changes": 1, "tags": 0,
+        "cadence": 0,
     }  # fmt: skip
 
 
@@ -136,7 +137,7 @@ def test_merge_prints_a_summary_on_stderr(cli, two_groups):
     assert result.stderr == ""
     result = cli.ok("merge", "1", "M. L.")
     assert result.stdout == ""
-    assert result.stderr.startswith("merged #2 into #1 Maria Lopez: moved 1 interaction")
+    assert result.stderr.startswith("merged #2 into #1 Maria Lopez: moved 1 deal, 1 interaction")
 
 
 def test_merge_with_a_bad_ref_changes_nothing(cli, two_groups, db_path):
@@ -166,3 +167,61 @@ def test_dedupe_on_a_screen_shows_the_first_groups_only(cli, two_groups, monkeyp
 def test_dedupe_merge_json_on_a_terminal_needs_yes(cli, two_groups, monkeypatch):
     monkeypatch.setattr(_output, "interactive", lambda: True)
     cli.assert_user_error(cli("dedupe", "--merge", "--json"), "cannot ask questions", "--yes")
+
+
+# ------------------------------------------------------------ companies
+
+
+@pytest.fixture
+def company_groups(cli):
+    """Group 1: #1 #2 similar names, #3 shares #1's domain (chained). Group 2:
+    #4 #5. #6 stands alone. Maria works for #2, with an open deal."""
+    cli.ok("company", "add", "Lopez Bakery S.L.", "--domain", "lopez.es")
+    cli.ok("company", "add", "lopez bakery", "--city", "Madrid", "--tag", "food")
+    cli.ok("company", "add", "Panadería López", "--domain", "LOPEZ.es", "--industry", "Food")
+    cli.ok("company", "add", "Acme Inc")
+    cli.ok("company", "add", "ACME Corp.")
+    cli.ok("company", "add", "Other Shop")
+    cli.ok("add", "Maria", "--company", "lopez bakery", "--value", "100")
+
+
+def test_dedupe_companies_json_lists_groups(cli, company_groups):
+    groups = cli.json("dedupe", "--companies")
+    assert [[c["id"] for c in g["companies"]] for g in groups] == [[1, 2, 3], [4, 5]]
+    assert [g["reasons"] for g in groups] == [["same domain", "similar name"], ["similar name"]]
+    assert [g["similarity"] for g in groups] == [100, 100]
+    assert groups[0]["companies"][1]["people_count"] == 1
+
+
+def test_dedupe_companies_table(cli, company_groups):
+    result = cli.ok("dedupe", "--companies")
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["Group", "ID", "Name", "Domain", "People", "Open", "deals",
+                                "Reason", "Similarity"]  # fmt: skip
+    assert len(lines) == 1 + 5
+    assert result.stderr.splitlines()[0] == "2 group(s)"
+
+
+def test_dedupe_companies_merge_moves_people_and_deals_to_the_oldest(cli, company_groups):
+    result = cli.ok("dedupe", "--companies", "--merge", "--yes")
+    assert result.stderr.splitlines() == [
+        "merged #2, #3 into #1 Lopez Bakery S.L.: moved 1 person, 1 deal, 1 tag; "
+        "filled industry, city",
+        "merged #5 into #4 Acme Inc: moved nothing",
+    ]
+    assert [c["id"] for c in cli.json("company", "list")] == [4, 1, 6]
+    maria = cli.json("show", "1")
+    assert (maria["company"], maria["company_id"]) == ("Lopez Bakery S.L.", 1)
+    lopez = cli.json("company", "show", "1")
+    assert (lopez["people_count"], lopez["open_deals"], lopez["city"]) == (1, 1, "Madrid")
+    assert lopez["deals"][0]["company_id"] == 1
+    assert cli.json("dedupe", "--companies") == []
+
+
+def test_dedupe_companies_merge_json_and_refusals(cli, company_groups):
+    results = cli.json("dedupe", "--companies", "--merge", "--yes")
+    assert [r["company"]["id"] for r in results] == [1, 4]
+    assert results[0]["moved"] == {"people": 1, "deals": 1, "tags": 1}
+    assert list(results[0]) == ["company", "merged", "moved", "filled"]
+    cli.assert_user_error(cli("dedupe", "--companies", "--merge"), "add --yes")
+    cli.assert_user_error(cli("dedupe", "--companies", "--threshold", "0"), "between 1 and 100")

@@ -45,7 +45,7 @@ def test_followup_add_list_done_snooze_rm(cli):
     assert [f["overdue"] for f in agenda] == [True, False, False]
     assert list(agenda[0]) == [
         "id", "contact_id", "contact_name", "due_at", "note", "done_at", "recurrence",
-        "snoozed", "owner", "overdue",
+        "snoozed", "owner", "deal_id", "overdue",
     ]  # fmt: skip
     assert agenda[1]["recurrence"] == "FREQ=WEEKLY"
     assert [f["note"] for f in cli.json("followup", "list", "--overdue")] == ["late already"]

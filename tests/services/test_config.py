@@ -198,7 +198,7 @@ def test_stages_refuses_dropping_a_stage_contacts_are_in(session):
     add(session, "Ali", stage="interest")
     with pytest.raises(ValidationError) as caught:
         set_(session, "stages", "awareness,decision,action")
-    assert "interest (2 contacts)" in caught.value.message
+    assert "interest (2 deals)" in caught.value.message
     assert "interest" in open_stages(session)
 
 

@@ -434,9 +434,9 @@ def test_contact_json_has_the_documented_keys_in_order(session):
     contact = add(session, "Maria", value="10", tags=["b", "a"])
     data = contact.to_json()
     assert list(data) == [
-        "id", "name", "email", "phone", "company", "title", "city", "region", "country",
-        "industry", "source", "stage", "value", "owner", "tags", "notes", "extra", "score",
-        "lost_reason", "created_at", "updated_at",
+        "id", "name", "email", "phone", "company", "company_id", "title", "city", "region",
+        "country", "industry", "source", "stage", "value", "owner", "tags", "notes", "extra",
+        "score", "lost_reason", "open_deals", "created_at", "updated_at",
     ]  # fmt: skip
     assert data["tags"] == ["a", "b"]
     assert data["created_at"] == "2026-03-02T09:30:00+00:00"

@@ -5,12 +5,22 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rapidfuzz import fuzz
 from sqlalchemy import func, select, text, update
 
 from minicrm.db import session_scope
 from minicrm.errors import AmbiguousRefError, NotFoundError, UserError
-from minicrm.models import Cadence, Contact, ContactTag, FollowUp, Interaction, StageChange
+from minicrm.models import (
+    Cadence,
+    Contact,
+    ContactTag,
+    Deal,
+    FollowUp,
+    Interaction,
+    StageChange,
+)
 from minicrm.services import dedupe
 from minicrm.services.cadence import set_cadence
 from minicrm.services.contacts import (
@@ -228,8 +238,15 @@ def test_merge_moves_every_kind_of_row_and_deletes_the_others(session, people):
     result = merge_contacts(session, keep.id, [one.id, str(two.id)], now=NOW)
     after, _ = snapshot(session)
     assert result.moved == {
-        "interactions": 5, "followups": 2, "stage_changes": 3, "tags": 2, "cadence": 1,
+        "deals": 2, "interactions": 5, "followups": 2, "stage_changes": 3, "tags": 2,
+        "cadence": 1,
     }  # fmt: skip
+    assert (
+        session.execute(
+            select(func.count()).select_from(Deal).where(Deal.contact_id == keep.id)
+        ).scalar()
+        == 3
+    )
     assert after["contact"] == before["contact"] - 2
     assert after["interaction"] == before["interaction"] + 2  # one merge note per other
     assert after["followup"] == before["followup"]
@@ -241,7 +258,7 @@ def test_merge_moves_every_kind_of_row_and_deletes_the_others(session, people):
     assert session.execute(select(Cadence.every_days).where(Cadence.contact_id == keep.id)).all()
     for gone in (one, two):
         assert session.get(Contact, gone.id) is None
-        for model in (Interaction, FollowUp, StageChange, ContactTag):
+        for model in (Deal, Interaction, FollowUp, StageChange, ContactTag):
             assert rows_of(session, model, gone.id) == 0
     assert rows_of(session, Interaction, bystander.id) == 1
     assert get_contact(session, bystander.id).tags == ["wholesale"]
@@ -258,7 +275,10 @@ def test_merge_fills_only_empty_fields_in_the_order_given_and_unions_tags(sessio
     assert merged.company == "Acme"  # one's, not two's: first non-empty in order
     assert merged.city == "Oslo"
     assert merged.title == "buyer"
-    assert merged.stage == "awareness"  # KEEP's place in the funnel is its own
+    # KEEP now has three open deals (its own, one's, two's, all opened at
+    # EARLIER); its stage is its current deal's: the newest open one, two's.
+    assert (merged.stage, merged.open_deals) == ("decision", 3)
+    assert merged.company_id is not None  # the company link came with the name
     assert merged.extra == {"a": "1", "b": "3"}
     assert merged.tags == ["new", "vip", "wholesale"]
     assert result.filled == ["email", "company", "title", "city", "extra.b"]
@@ -378,3 +398,168 @@ def test_a_failure_after_rows_moved_rolls_back_everything(engine, monkeypatch):
         assert snapshot(session) == before
         assert rows_of(session, Interaction, one_id) == 1  # the call is still one's
         assert rows_of(session, ContactTag, one_id) == 1
+
+
+# ------------------------------------------------------- merging with deals
+
+
+def test_merge_moves_the_others_deals_and_their_history_to_keep(session, people):
+    keep, one, two, _ = people
+    theirs = session.execute(
+        select(Deal.id, Deal.stage).where(Deal.contact_id.in_([one.id, two.id])).order_by(Deal.id)
+    ).all()
+    assert [stage for _, stage in theirs] == ["interest", "decision"]
+    result = merge_contacts(session, keep.id, [one.id, two.id], now=NOW)
+    assert result.moved["deals"] == 2
+    moved = session.execute(
+        select(Deal.id, Deal.contact_id).where(Deal.id.in_([i for i, _ in theirs]))
+    ).all()
+    assert {contact_id for _, contact_id in moved} == {keep.id}
+    history = session.execute(
+        select(StageChange.deal_id, StageChange.contact_id, StageChange.to_stage)
+        .where(StageChange.deal_id.in_([i for i, _ in theirs]))
+        .order_by(StageChange.id)
+    ).all()
+    assert [(c, s) for _, c, s in history] == [
+        (keep.id, "interest"), (keep.id, "awareness"), (keep.id, "decision"),
+    ]  # fmt: skip
+    # the mirror: KEEP shows its current deal, the newest open one (two's)
+    row = session.get(Contact, keep.id)
+    assert (row.stage, row.value_cents) == ("decision", None)
+    assert result.contact.open_deals == 3
+
+
+def test_merge_of_a_won_other_keeps_keeps_open_deal_current(session):
+    keep = add(session, "Ann Open", value="100")
+    won = add(session, "Ann Won", stage="won", value="900")
+    result = merge_contacts(session, keep.id, [won.id], now=NOW)
+    assert (result.contact.stage, result.contact.value_cents) == ("awareness", 10000)
+    assert result.contact.open_deals == 1
+    stages = (
+        session.execute(select(Deal.stage).where(Deal.contact_id == keep.id).order_by(Deal.id))
+        .scalars()
+        .all()
+    )
+    assert stages == ["awareness", "won"]
+
+
+# ------------------------------------------------------------ companies
+
+
+from minicrm.services.companies import CompanyInput, add_company, get_company  # noqa: E402
+from minicrm.services.companies.dedupe import (  # noqa: E402
+    SAME_DOMAIN,
+    find_duplicate_companies,
+    merge_companies,
+    name_key,
+)
+from minicrm.services.companies.dedupe import SIMILAR_NAME as SIMILAR_COMPANY  # noqa: E402
+
+
+def company(session, name, **fields):
+    return add_company(session, CompanyInput(name=name, **fields), now=EARLIER)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Lopez Bakery S.L.", "lopez bakery", "LOPEZ BAKERY, SL", "López Bakery S. L.",
+     "Lopez Bakery Ltd.", "Bakery Lopez", "Lopez-Bakery GmbH", "Lopez Bakery & Co."],
+)  # fmt: skip
+def test_name_key_drops_case_accents_punctuation_and_legal_forms(name):
+    assert name_key(name) == "bakery lopez"
+
+
+def test_name_key_keeps_a_name_that_is_only_a_legal_form():
+    assert name_key("S.A.") == "sa"
+    assert name_key("Co-op Inc") == "co op"
+
+
+def test_companies_group_by_domain_and_similar_names_and_chain(session):
+    a = company(session, "Lopez Bakery S.L.", domain="lopez.es")
+    b = company(session, "lopez bakery")
+    c = company(session, "Panadería López", domain="LOPEZ.ES")
+    d = company(session, "Acme Inc")
+    e = company(session, "ACME Corp.")
+    f = company(session, "Acmee")  # ratio("acme", "acmee") = 89: below 90
+    company(session, "Other Shop")
+    groups = find_duplicate_companies(session)
+    assert [[x.id for x in g.companies] for g in groups] == [[a.id, b.id, c.id], [d.id, e.id]]
+    assert groups[0].reasons == [SAME_DOMAIN, SIMILAR_COMPANY]
+    assert groups[1].reasons == [SIMILAR_COMPANY]
+    assert [g.similarity for g in groups] == [100, 100]
+    lower = find_duplicate_companies(session, threshold=85)
+    assert [[x.id for x in g.companies] for g in lower][1] == [d.id, e.id, f.id]
+    assert lower[1].similarity == 89
+    assert list(groups[0].to_json()) == ["companies", "reasons", "similarity"]
+
+
+def test_trashed_companies_are_not_duplicates(session):
+    from minicrm.services.companies import trash_company
+
+    a = company(session, "Lopez Bakery")
+    company(session, "Lopez Bakery S.L.")
+    trash_company(session, a.id, now=NOW)
+    assert find_duplicate_companies(session) == []
+    with pytest.raises(UserError, match="between 1 and 100"):
+        find_duplicate_companies(session, threshold=0)
+
+
+def test_merge_companies_moves_people_and_deals_and_fills_fields(session):
+    keep = company(session, "Lopez Bakery S.L.", tags=["vip"], extra={"a": "1"})
+    other = company(
+        session, "lopez bakery", domain="lopez.es", city="Madrid", tags=["food"],
+        extra={"a": "2", "b": "3"},
+    )  # fmt: skip
+    maria = add(session, "Maria", company="lopez bakery")
+    deal_id = session.execute(select(Deal.id).where(Deal.contact_id == maria.id)).scalar()
+    assert get_contact(session, maria.id).company_id == other.id
+    result = merge_companies(session, keep.id, [other.id], now=NOW)
+    assert result.moved == {"people": 1, "deals": 1, "tags": 1}
+    assert result.filled == ["domain", "city", "extra.b"]
+    merged = get_company(session, keep.id)
+    assert (merged.domain, merged.city, merged.tags) == ("lopez.es", "Madrid", ["food", "vip"])
+    assert merged.extra == {"a": "1", "b": "3"}
+    assert (merged.people_count, merged.open_deals, merged.version) == (1, 1, 2)
+    contact = get_contact(session, maria.id)
+    assert (contact.company, contact.company_id) == ("Lopez Bakery S.L.", keep.id)
+    assert "lopez bakery s l" in session.get(Contact, maria.id).search_text
+    assert session.get(Deal, deal_id).company_id == keep.id
+    with pytest.raises(NotFoundError):
+        get_company(session, other.id, deleted=True)  # deleted for good, not trashed
+    assert [c.id for c in result.merged] == [other.id]
+
+
+def test_merge_companies_refuses_keep_among_others(session):
+    keep = company(session, "Acme")
+    with pytest.raises(UserError, match="is the company to keep"):
+        merge_companies(session, keep.id, [keep.id])
+    with pytest.raises(UserError, match="at least one company"):
+        merge_companies(session, keep.id, [])
+
+
+WORDS = ["acme", "acmee", "lopez", "lopes", "bakery", "bakers", "shop", "tools", "toolz"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    keys=st.sets(
+        st.lists(st.sampled_from(WORDS), min_size=1, max_size=3, unique=True).map(
+            lambda words: " ".join(sorted(words))
+        ),
+        max_size=25,
+    ),
+    threshold=st.integers(min_value=50, max_value=100),
+)
+def test_company_name_pairs_equal_brute_force_within_blocks(keys, threshold):
+    from itertools import combinations
+
+    from minicrm.services.companies.dedupe import _similar_pairs
+
+    keys = sorted(keys)
+    got = {(a, b): s for a, b, s in _similar_pairs(keys, threshold)}
+    expected = {
+        (a, b): round(fuzz.ratio(a, b))
+        for a, b in combinations(keys, 2)
+        if fuzz.ratio(a, b) >= threshold and {w[:3] for w in a.split()} & {w[:3] for w in b.split()}
+    }
+    assert got == expected

@@ -26,7 +26,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 11:00 in Berlin; Berlin's day ends 23:00 UTC
 FOLLOWUP_KEYS = [
     "id", "contact_id", "contact_name", "due_at", "note", "done_at", "recurrence", "snoozed",
-    "owner", "overdue", "contact_phone", "contact_email",
+    "owner", "deal_id", "overdue", "contact_phone", "contact_email",
 ]  # fmt: skip
 
 

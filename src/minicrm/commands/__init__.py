@@ -105,14 +105,17 @@ def root(
 def _register() -> None:
     from minicrm.commands import (
         cadence,
+        companies,
         config,
         contacts,
         db,
+        deals,
         dedupe,
         demo,
         export,
         followups,
         imports,
+        products,
         remind,
         reports,
         score,
@@ -133,6 +136,9 @@ def _register() -> None:
     app.add_typer(score.app, name="score")
     app.add_typer(config.app, name="config")
     app.add_typer(db.app, name="db")
+    app.add_typer(companies.app, name="company")
+    app.add_typer(deals.app, name="deal")
+    app.add_typer(products.app, name="product")
     demo.register(app)
 
 

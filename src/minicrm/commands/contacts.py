@@ -70,9 +70,12 @@ def add(
     force: Annotated[
         bool, typer.Option("--force", help="Add even if it looks like a duplicate.")
     ] = False,
+    no_deal: Annotated[
+        bool, typer.Option("--no-deal", help="A person only: open no first deal.")
+    ] = False,
     json_: Json = False,
 ) -> None:
-    """Create a contact and print its id."""
+    """Create a contact (and its first deal, unless --no-deal) and print its id."""
     from minicrm.commands import _output as out
     from minicrm.errors import DuplicateError
     from minicrm.services.contacts import ContactInput, add_contact
@@ -81,7 +84,7 @@ def add(
         name=name, email=email, phone=phone, company=company, title=title, city=city,
         region=region, country=country, industry=industry, source=source, stage=stage,
         value=value, owner=owner, notes=note, lost_reason=lost_reason, tags=tag or [],
-        extra=_assignments(set_),
+        extra=_assignments(set_), no_deal=no_deal,
     )  # fmt: skip
     try:
         with unit_of_work(ctx) as session:
@@ -158,9 +161,9 @@ def _list_row(contact, _zone) -> list[str]:
         str(contact.id),
         contact.name,
         contact.company or "",
-        contact.stage,
+        contact.stage or "-",
         _money(contact.value_cents),
-        str(contact.score),
+        "-" if contact.score is None else str(contact.score),
         contact.owner or "",
         ", ".join(contact.tags),
     ]
@@ -201,6 +204,7 @@ def show(
                 **profile.contact.to_json(),
                 "timeline": [entry.to_json() for entry in profile.timeline],
                 "followups": [f.to_json(now) for f in profile.open_followups],
+                "deals": [d.to_json() for d in profile.deals],
             }
         )
         return
@@ -221,6 +225,12 @@ def _print_profile(profile, zone) -> None:
     for key, value in contact.extra.items():
         lines.append(f"  {key + ':':<13}{value}")
     lines.append(f"  {'Created:':<13}{format_local(contact.created_at, zone)}")
+    lines.append("")
+    lines.append("Deals:" if profile.deals else "Deals: none")
+    for deal in profile.deals:
+        close = f"  close {deal.expected_close.isoformat()}" if deal.expected_close else ""
+        value = f"  {_money(deal.value_cents)}" if deal.value_cents is not None else ""
+        lines.append(f"  #{deal.id} {deal.title}  {deal.stage}{value}{close}")
     lines.append("")
     lines.append("Follow-ups:" if profile.open_followups else "Follow-ups: none open")
     for f in profile.open_followups:
@@ -393,7 +403,13 @@ def search(
         out.info(f"nothing matches {query!r}")
         return
     rows = (
-        [str(h.contact.id), h.contact.name, h.contact.company or "", h.contact.stage, h.matched_in]
+        [
+            str(h.contact.id),
+            h.contact.name,
+            h.contact.company or "",
+            h.contact.stage or "-",
+            h.matched_in,
+        ]
         for h in hits
     )
     out.print_table(["ID", "Name", "Company", "Stage", "Matched in"], rows)

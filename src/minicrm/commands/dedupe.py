@@ -37,10 +37,19 @@ def dedupe(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="With --merge: merge every group without asking.")
     ] = False,
+    companies: Annotated[
+        bool,
+        typer.Option(
+            "--companies",
+            help="Companies instead of contacts: same domain, or similar names once legal "
+            "forms (S.L., Ltd, Inc, GmbH…) and punctuation are dropped.",
+        ),
+    ] = False,
     json_: Json = False,
 ) -> None:
     """Groups of contacts that look like one person: same email, same phone,
-    or a very similar name at a similar company (or both without one)."""
+    or a very similar name at a similar company (or both without one).
+    With --companies, groups of companies that look like one."""
     from minicrm.commands import _output as out
     from minicrm.services.dedupe import iter_duplicate_groups
 
@@ -48,6 +57,11 @@ def dedupe(
         out.fail("--merge asks before each group; without a terminal add --yes to merge them all")
     if merge_ and not yes and json_:
         out.fail("--merge with --json cannot ask questions; add --yes to merge every group")
+    if companies:
+        from minicrm.commands.dedupe_companies import dedupe_companies
+
+        dedupe_companies(ctx, threshold, merge_=merge_, ask=not yes, json_=json_)
+        return
     if merge_:
         _merge_groups(ctx, threshold, ask=not yes, json_=json_)
         return
@@ -165,7 +179,8 @@ def merge(
 
 
 MOVED_LABELS = {
-    "interactions": ("interaction", "interactions"), "followups": ("follow-up", "follow-ups"),
+    "deals": ("deal", "deals"), "interactions": ("interaction", "interactions"),
+    "followups": ("follow-up", "follow-ups"),
     "stage_changes": ("stage change", "stage changes"), "tags": ("tag", "tags"),
     "cadence": ("cadence", "cadences"),
 }  # fmt: skip

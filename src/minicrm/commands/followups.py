@@ -38,6 +38,10 @@ def log(
         str | None, typer.Option("--amount", help="Money involved (purchases, quotes).")
     ] = None,
     owner: Annotated[str | None, typer.Option("--owner", help="Who did it (default: you).")] = None,
+    deal: Annotated[
+        str | None,
+        typer.Option("--deal", metavar="ID", help="Link it to this deal of the contact."),
+    ] = None,
     json_: Json = False,
 ) -> None:
     """Record an interaction with a contact; prints its id."""
@@ -50,7 +54,7 @@ def log(
     with unit_of_work(ctx) as session:
         when = parse_when(at, now=now, zone=local_zone_of(session)) if at else now
         interaction = log_interaction(
-            session, ref, kind, summary, at=when, amount=amount, owner=owner, now=now
+            session, ref, kind, summary, at=when, amount=amount, owner=owner, deal=deal, now=now
         )
     if json_:
         out.print_json(interaction.to_json())
@@ -71,6 +75,10 @@ def add(
     owner: Annotated[
         str | None, typer.Option("--owner", help="Who follows up (default: the contact's owner).")
     ] = None,
+    deal: Annotated[
+        str | None,
+        typer.Option("--deal", metavar="ID", help="Link it to this deal of the contact."),
+    ] = None,
     json_: Json = False,
 ) -> None:
     """Schedule a follow-up; prints its id and when it is due."""
@@ -83,7 +91,9 @@ def add(
     with unit_of_work(ctx) as session:
         zone = local_zone_of(session)
         due = parse_when(when, now=now, zone=zone)
-        followup = add_followup(session, ref, due, note, every=every, owner=owner, now=now)
+        followup = add_followup(
+            session, ref, due, note, every=every, owner=owner, deal=deal, now=now
+        )
     if json_:
         out.print_json(followup.to_json(now))
         return

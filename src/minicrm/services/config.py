@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from minicrm.errors import UserError, ValidationError
-from minicrm.models import LOST, WON, Contact, Setting
+from minicrm.models import LOST, WON, Deal, Setting
 from minicrm.settings import KNOWN_SETTINGS
 
 _CACHE_KEY = "minicrm.settings"
@@ -90,13 +90,13 @@ def _validate_stages(session: Session, value: str) -> str:
     if any(not all(ch.isalnum() or ch in "-_ " for ch in s) for s in stages):
         raise ValidationError("stage names may hold letters, digits, spaces, - and _")
     in_use = session.execute(
-        select(Contact.stage, func.count())
-        .where(Contact.stage.not_in([*stages, WON, LOST]))
-        .group_by(Contact.stage)
+        select(Deal.stage, func.count())
+        .where(Deal.stage.not_in([*stages, WON, LOST]))
+        .group_by(Deal.stage)
     ).all()
     if in_use:
-        held = ", ".join(f"{stage} ({count} contacts)" for stage, count in in_use)
-        raise ValidationError(f"cannot drop stages that contacts are in: {held}")
+        held = ", ".join(f"{stage} ({count} deals)" for stage, count in in_use)
+        raise ValidationError(f"cannot drop stages that deals are in: {held}")
     return ",".join(stages)
 
 

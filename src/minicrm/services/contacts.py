@@ -17,8 +17,26 @@ from minicrm.errors import (
     UserError,
     ValidationError,
 )
-from minicrm.models import LOST, Contact, ContactRead, ContactTag, FollowUp, StageChange, Tag
+from minicrm.models import (
+    CLOSED_STAGES,
+    LOST,
+    Contact,
+    ContactRead,
+    ContactTag,
+    Deal,
+    FollowUp,
+    Tag,
+)
 from minicrm.services import config
+from minicrm.services.companies.records import company_for_name
+from minicrm.services.deals.records import (
+    mirror_current_deal,
+    open_deal,
+    open_deal_counts,
+    record_deal_move,
+    restore_deals_of,
+    trash_deals_of,
+)
 from minicrm.services.validation import (
     clean_text,
     money_to_cents,
@@ -67,6 +85,11 @@ class ContactInput:
     lost_reason: str | None = None
     tags: list[str] = field(default_factory=list)
     extra: dict[str, str] = field(default_factory=dict)
+    no_deal: bool = False  # a person only: no first deal is opened
+
+
+# What a contact's first deal carries (the one-deal shortcut of SPEC §1a).
+DEAL_FIELDS = ("stage", "value_cents", "lost_reason")
 
 
 def add_contact(
@@ -74,9 +97,18 @@ def add_contact(
 ) -> ContactRead:
     """Create a contact and record its creation stage in the funnel history.
 
-    Raises DuplicateError listing likely duplicates unless `force`."""
+    Unless `data.no_deal`, the contact's first deal is opened with its stage,
+    value and lost reason. Raises DuplicateError listing likely duplicates
+    unless `force`."""
     now = _now(now)
-    values = clean_contact_fields(session, data.__dict__, creating=True)
+    raw = dict(data.__dict__)
+    if data.no_deal:
+        given = [name for name in ("stage", "value", "lost_reason") if clean_text(raw.get(name))]
+        if given:
+            raise UserError(f"--no-deal adds a person only; drop --{given[0].replace('_', '-')}")
+        raw["stage"] = None
+    values = clean_contact_fields(session, raw, creating=not data.no_deal)
+    values.setdefault("name", normalize_name(raw.get("name")))
     tags = [normalize_tag(t) for t in data.tags]
     if not force:
         from minicrm.services.likely_duplicates import find_likely_duplicates
@@ -87,18 +119,33 @@ def add_contact(
             raise DuplicateError(
                 f"likely duplicate of {listing} (use --force to add anyway)", duplicates
             )
+    deal_values = {name: values.pop(name, None) for name in DEAL_FIELDS}
+    company = company_for_name(session, values.get("company"), now=now)
     contact = Contact(
         **values,
+        company_id=company.id if company else None,
         extra=dump_extra(data.extra),
-        stage_entered_at=now,
         created_at=now,
         updated_at=now,
     )
+    if company is not None:
+        contact.company = company.name
     contact.name_folded = fold(contact.name)
     contact.search_text = search_text_of(contact)
     session.add(contact)
     session.flush()
-    session.add(StageChange(contact_id=contact.id, from_stage=None, to_stage=contact.stage, at=now))
+    if not data.no_deal:
+        open_deal(
+            session,
+            title=contact.name,
+            contact_id=contact.id,
+            company_id=contact.company_id,
+            owner=contact.owner,
+            source=contact.source,
+            now=now,
+            **deal_values,
+        )
+        mirror_current_deal(session, contact)
     _set_tags(session, contact.id, add=tags)
     session.flush()
     from minicrm.services.scoring import refresh_score
@@ -149,18 +196,26 @@ def read_contact(session: Session, contact: Contact) -> ContactRead:
 
 
 def read_contacts(session: Session, contacts: list[Contact]) -> list[ContactRead]:
-    """Read models for a batch of rows, with their tags in one query."""
-    tags = tags_of(session, [c.id for c in contacts])
-    return [_to_read(c, tags.get(c.id, [])) for c in contacts]
+    """Read models for a batch of rows, with their tags and open-deal counts
+    in one query each."""
+    ids = [c.id for c in contacts]
+    tags = tags_of(session, ids)
+    open_deals = open_deal_counts(session, ids)
+    return [_to_read(c, tags.get(c.id, []), open_deals.get(c.id, 0)) for c in contacts]
 
 
-def _to_read(contact: Contact, tags: list[str]) -> ContactRead:
+def _to_read(contact: Contact, tags: list[str], open_deals: int) -> ContactRead:
     data = {
         name: getattr(contact, name)
         for name in ContactRead.model_fields
-        if name not in ("tags", "extra")
+        if name not in ("tags", "extra", "open_deals")
     }
-    return ContactRead(**data, tags=tags, extra=json.loads(contact.extra) if contact.extra else {})
+    return ContactRead(
+        **data,
+        tags=tags,
+        extra=json.loads(contact.extra) if contact.extra else {},
+        open_deals=open_deals,
+    )
 
 
 def tags_of(session: Session, contact_ids: list[int]) -> dict[int, list[str]]:
@@ -300,7 +355,14 @@ def _filtered_query(session: Session, filters: ContactFilter, *, deleted: bool):
         Contact.deleted_at.is_not(None) if deleted else Contact.deleted_at.is_(None)
     )
     if filters.stage:
-        query = query.where(Contact.stage == config.normalize_stage(session, filters.stage))
+        # Contacts with a live deal in that stage (for an open stage: an open
+        # deal there), whichever of their deals is the current one.
+        stage = config.normalize_stage(session, filters.stage)
+        query = query.where(
+            select(Deal.id)
+            .where(Deal.contact_id == Contact.id, Deal.stage == stage, Deal.deleted_at.is_(None))
+            .exists()
+        )
     if filters.owner:
         query = query.where(func.lower(Contact.owner) == func.lower(filters.owner.strip()))
     if filters.source:
@@ -323,7 +385,7 @@ def _filtered_query(session: Session, filters: ContactFilter, *, deleted: bool):
 
 def _sorted(query, sort: str):
     if sort == "score":
-        return query.order_by(Contact.score.desc(), Contact.name_folded, Contact.id)
+        return query.order_by(Contact.score.desc().nulls_last(), Contact.name_folded, Contact.id)
     if sort == "name":
         return query.order_by(Contact.name_folded, Contact.id)
     if sort == "created":
@@ -386,11 +448,16 @@ def update_contact(
         raise ValidationError("stage cannot be empty", field="stage")
     raw["_had_reason"] = contact.lost_reason or changes.stage_reason
     values = clean_contact_fields(session, raw, creating=False)
-    old_stage = contact.stage
+    deal_values = {name: values.pop(name) for name in DEAL_FIELDS if name in values}
+    _follow_on_open_deals(session, contact, values)
     for name, value in values.items():
         setattr(contact, name, value)
-    if contact.stage != old_stage:
-        record_stage_move(session, contact, old_stage, now, changes.stage_reason)
+    if "company" in values:
+        company = company_for_name(session, contact.company, now=now)
+        contact.company_id = company.id if company else None
+        contact.company = company.name if company else None
+    if deal_values:
+        _edit_current_deal(session, contact, deal_values, changes.stage_reason, now)
     if changes.set_extra:
         extra = json.loads(contact.extra) if contact.extra else {}
         for key, value in changes.set_extra.items():
@@ -416,24 +483,63 @@ def update_contact(
     return read_contact(session, contact)
 
 
-def record_stage_move(
-    session: Session, contact: Contact, old_stage: str, now: datetime, reason: str | None
-) -> None:
-    if contact.stage == LOST:
-        reason = reason or contact.lost_reason
-        contact.lost_reason = reason
-    elif old_stage == LOST:
-        contact.lost_reason = None
-    contact.stage_entered_at = now
-    session.add(
-        StageChange(
-            contact_id=contact.id,
-            from_stage=old_stage,
-            to_stage=contact.stage,
-            at=now,
-            reason=reason,
+# A contact's owner and source are also its deals' until a deal says otherwise.
+FOLLOWED_BY_DEALS = ("owner", "source")
+
+
+def _follow_on_open_deals(session: Session, contact: Contact, values: dict[str, Any]) -> None:
+    """An edit of the contact's owner or source carries over to its open
+    deals that still had the contact's old value (or none), so `crm edit REF
+    --owner sam` hands the whole customer over in the one-deal shop."""
+    from sqlalchemy import or_, update
+
+    for name in FOLLOWED_BY_DEALS:
+        if name not in values or values[name] == getattr(contact, name):
+            continue
+        column = getattr(Deal, name)
+        old = getattr(contact, name)
+        session.execute(
+            update(Deal)
+            .where(
+                Deal.contact_id == contact.id,
+                Deal.deleted_at.is_(None),
+                Deal.stage.not_in(CLOSED_STAGES),
+                or_(column.is_(None), column == old) if old is not None else column.is_(None),
+            )
+            .values({name: values[name], "version": Deal.version + 1}),
+            execution_options={"synchronize_session": False},
         )
-    )
+
+
+def _edit_current_deal(
+    session: Session, contact: Contact, values: dict[str, Any], reason: str | None, now: datetime
+) -> None:
+    """`crm edit --stage/--value/--lost-reason`: the one-deal shortcut. The
+    deal is the one `crm stage` would move; a contact without any gets its
+    first deal."""
+    from minicrm.services.deals.records import deal_to_move
+
+    deal = deal_to_move(session, contact)
+    if deal is None:
+        stage = values.get("stage") or config.first_stage(session)
+        values = {**values, "stage": stage}
+        if stage == LOST and not values.get("lost_reason"):
+            raise ValidationError(
+                "a lost contact needs a reason (--lost-reason)", field="lost_reason"
+            )
+        open_deal(
+            session, title=contact.name, contact_id=contact.id, company_id=contact.company_id,
+            owner=contact.owner, source=contact.source, now=now, **values,
+        )  # fmt: skip
+    else:
+        old_stage = deal.stage
+        for name, value in values.items():
+            setattr(deal, name, value)
+        if deal.stage != old_stage:
+            record_deal_move(session, deal, old_stage, now, reason)
+        deal.updated_at = now
+        deal.version += 1
+    mirror_current_deal(session, contact)
 
 
 def _set_tags(
@@ -470,6 +576,7 @@ def trash_contact(session: Session, ref: str | int, *, now: datetime | None = No
     contact = resolve_ref(session, ref, for_update=True)
     contact.deleted_at = contact.updated_at = _now(now)
     contact.version += 1
+    trash_deals_of(session, contact.id, contact.deleted_at)
     session.flush()
     return read_contact(session, contact)
 
@@ -478,6 +585,7 @@ def restore_contact(
     session: Session, ref: str | int, *, now: datetime | None = None
 ) -> ContactRead:
     contact = resolve_ref(session, ref, deleted=True, for_update=True)
+    restore_deals_of(session, contact.id, contact.deleted_at)
     contact.deleted_at = None
     contact.updated_at = _now(now)
     contact.version += 1

@@ -32,11 +32,13 @@ from minicrm.models import (
     Contact,
     ContactRead,
     ContactTag,
+    Deal,
     FollowUp,
     Interaction,
     StageChange,
 )
 from minicrm.services.contacts import read_contacts, resolve_ref, search_text_of
+from minicrm.services.deals.records import mirror_current_deal
 from minicrm.settings import current_user
 from minicrm.text import fold, search_text
 
@@ -304,11 +306,12 @@ def _read_groups(session: Session, groups: list) -> Iterator[DuplicateGroup]:
 
 # ------------------------------------------------------------------- merge
 
-# Fields a merge may fill on KEEP. Not stage or lost_reason: KEEP's place in
-# the funnel is its own, and a reason only belongs with KEEP's own lost stage.
+# Fields a merge may fill on KEEP. Not stage, value, lost_reason or score:
+# those are KEEP's copy of its current deal (SPEC §1a), refreshed after the
+# others' deals have moved to KEEP.
 FILLABLE = (
     "email", "phone", "company", "title", "city", "region", "country", "industry", "source",
-    "value_cents", "owner", "notes",
+    "owner", "notes",
 )  # fmt: skip
 
 
@@ -333,7 +336,7 @@ def merge_contacts(
 ) -> MergeResult:
     """Merge OTHERs into KEEP and delete them for good.
 
-    KEEP takes their interactions, follow-ups, stage history, tags (union),
+    KEEP takes their deals, interactions, follow-ups, stage history, tags (union),
     a cadence if it has none, and every field it has empty (first non-empty
     value in the order given; extra keys it lacks). Each merge is written in
     KEEP's timeline as a note by the current user. The caller's transaction
@@ -343,7 +346,9 @@ def merge_contacts(
     through is lost, and the funnel's reached/won/lost stay true of the
     person. The price: where both records were in the funnel at once their
     moves interleave (days-in-stage can be off, and KEEP's timeline shows a
-    second "created in …"). KEEP's current stage stays its own."""
+    second "created in …"). Their deals become KEEP's (they would otherwise
+    go with them), so KEEP's stage, value and score are then those of its
+    current deal: its newest open one, else its most recent."""
     now = now or datetime.now(UTC)
     keep = _mergeable(session, keep_ref)
     others: dict[int, Contact] = {}
@@ -365,7 +370,10 @@ def merge_contacts(
     keep.updated_at = now
     keep.version += 1
     session.flush()
+    mirror_current_deal(session, keep)
+    session.flush()
     _refresh_score(session, keep.id, now)
+    session.flush()  # the score refresh sets KEEP's copy of its deal's score
     session.refresh(keep)
     return MergeResult(read_contacts(session, [keep])[0], before, moved, filled)
 
@@ -386,9 +394,12 @@ def _mergeable(session: Session, ref: str | int) -> Contact:
 
 
 def _move_rows(session: Session, keep_id: int, other_ids: list[int]) -> dict[str, int]:
+    """Re-point the others' rows at KEEP. Deals first: deal.contact_id
+    cascades, so a deal left behind would take its stage history with it."""
     moved = {}
     for name, table in (
-        ("interactions", Interaction), ("followups", FollowUp), ("stage_changes", StageChange),
+        ("deals", Deal), ("interactions", Interaction), ("followups", FollowUp),
+        ("stage_changes", StageChange),
     ):  # fmt: skip
         result = session.execute(
             update(table)
@@ -428,7 +439,9 @@ def _fill_fields(keep: Contact, others: list[Contact]) -> list[str]:
         value = next((getattr(o, name) for o in others if getattr(o, name) not in (None, "")), None)
         if value is not None:
             setattr(keep, name, value)
-            filled.append("value" if name == "value_cents" else name)
+            filled.append(name)
+            if name == "company":  # the company link goes with its mirrored name
+                keep.company_id = next(o.company_id for o in others if o.company == value)
     extra = json.loads(keep.extra) if keep.extra else {}
     for other in others:
         for key, value in (json.loads(other.extra) if other.extra else {}).items():

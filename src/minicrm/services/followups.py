@@ -121,13 +121,21 @@ def add_followup(
     *,
     every: str | None = None,
     owner: str | None = None,
+    deal: str | int | None = None,
     now: datetime | None = None,
 ) -> FollowUpRead:
-    """Schedule a follow-up; its owner is `owner`, else the contact's, else you."""
+    """Schedule a follow-up; its owner is `owner`, else the contact's, else you.
+    `deal` (a deal REF) links it to one of the contact's live deals."""
     now = _now(now)
     contact = resolve_ref(session, ref)
+    deal_id = None
+    if deal is not None and str(deal).strip():
+        from minicrm.services.deals.deals import live_deal_for
+
+        deal_id = live_deal_for(session, deal, contact.id).id
     row = FollowUp(
         contact_id=contact.id,
+        deal_id=deal_id,
         due_at=due_at,
         note=clean_text(note),
         recurrence=parse_recurrence(every),
@@ -164,8 +172,8 @@ def complete_followup(
         due = next_occurrence(row.recurrence, row.due_at, max(row.due_at, now), zone)
         if due is not None:
             following = FollowUp(
-                contact_id=row.contact_id, due_at=due, note=row.note, recurrence=rule,
-                owner=row.owner, created_at=now, updated_at=now,
+                contact_id=row.contact_id, deal_id=row.deal_id, due_at=due, note=row.note,
+                recurrence=rule, owner=row.owner, created_at=now, updated_at=now,
             )  # fmt: skip
             session.add(following)
     session.flush()
@@ -264,7 +272,9 @@ def list_followups(
     return open_followups_between(session, None, end, owner=owner)
 
 
-_READ_COLUMNS = ("id", "contact_id", "due_at", "note", "done_at", "recurrence", "snoozed", "owner")
+_READ_COLUMNS = (
+    "id", "contact_id", "deal_id", "due_at", "note", "done_at", "recurrence", "snoozed", "owner",
+)  # fmt: skip
 
 
 def open_followups_between(

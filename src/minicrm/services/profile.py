@@ -1,6 +1,6 @@
 """One contact's whole picture for `crm show` and the TUI's contact screen."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -9,6 +9,7 @@ from sqlmodel import Session
 from minicrm.models import (
     Contact,
     ContactRead,
+    DealRead,
     FollowUp,
     FollowUpRead,
     Interaction,
@@ -38,16 +39,20 @@ class ContactProfile:
     contact: ContactRead
     timeline: list[TimelineEntry]
     open_followups: list[FollowUpRead]
+    deals: list[DealRead] = field(default_factory=list)  # open first, then the newest
 
 
 def contact_profile(
     session: Session, ref: str | int, *, timeline_limit: int = 20, deleted: bool = False
 ) -> ContactProfile:
+    from minicrm.services.deals.reading import deals_of_contact
+
     contact = resolve_ref(session, ref, deleted=deleted)
     return ContactProfile(
         contact=read_contact(session, contact),
         timeline=contact_timeline(session, contact.id, limit=timeline_limit),
         open_followups=open_followups_of(session, contact),
+        deals=deals_of_contact(session, contact.id),
     )
 
 

@@ -1,54 +1,20 @@
-"""Tables (SQLModel) and the read models services hand out.
+"""Tables for people and what happens with them: contacts, tags,
+interactions, follow-ups, stage history, settings, cadences, imports.
 
-The schema covers every entity of SPEC §1 at once so later features add
-behaviour, not columns. Timestamps are stored in UTC; money as integer cents.
-`name_folded` holds text.fold() output (REF matching, sorting) and
-`search_text` holds text.search_text() words (full-text search); services
-write both, users never type them.
+Timestamps are stored in UTC; money as integer cents. `name_folded` holds
+text.fold() output (REF matching, sorting) and `search_text` holds
+text.search_text() words (full-text search); services write both.
 """
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from pydantic import BaseModel
-from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, Text, text
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, Text, text
 from sqlmodel import Field, SQLModel
+
+from minicrm.models.columns import optional_key, parent_key, timestamp_field
 
 OPEN_STAGES_DEFAULT = ("awareness", "interest", "decision", "action")
 WON, LOST = "won", "lost"
-
-
-class UTCDateTime(TypeDecorator):
-    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL.
-
-    SQLite has no time zone type, so values are stored there as naive UTC."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; pass an aware one")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _ts(nullable: bool = True, index: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
-
-
-def _fk(table: str) -> Any:
-    return Field(
-        sa_column=Column(Integer, ForeignKey(f"{table}.id", ondelete="CASCADE"), nullable=False)
-    )
 
 
 class Contact(SQLModel, table=True):
@@ -71,25 +37,31 @@ class Contact(SQLModel, table=True):
     name_folded: str = Field(sa_column=Column(Text, nullable=False))
     email: str | None = Field(default=None, sa_column=Column(Text))
     phone: str | None = Field(default=None, sa_column=Column(Text))
+    # `company` is the linked company's name (kept in step by the companies
+    # service) so lists, search and JSON read it without a join.
     company: str | None = Field(default=None, sa_column=Column(Text))
+    company_id: int | None = optional_key("company", index=True)
     title: str | None = Field(default=None, sa_column=Column(Text))
     city: str | None = Field(default=None, sa_column=Column(Text))
     region: str | None = Field(default=None, sa_column=Column(Text))
     country: str | None = Field(default=None, sa_column=Column(Text))
     industry: str | None = Field(default=None, sa_column=Column(Text))
     source: str | None = Field(default=None, sa_column=Column(Text))
-    stage: str = Field(sa_column=Column(Text, nullable=False))
-    stage_entered_at: datetime | None = _ts()
+    # stage, stage_entered_at, value_cents, score and lost_reason are those
+    # of the contact's current deal (its open one, else its most recent),
+    # NULL without a deal; services.deals keeps them in step.
+    stage: str | None = Field(default=None, sa_column=Column(Text))
+    stage_entered_at: datetime | None = timestamp_field()
     value_cents: int | None = Field(default=None, sa_column=Column(Integer))
     owner: str | None = Field(default=None, sa_column=Column(Text))
     notes: str | None = Field(default=None, sa_column=Column(Text))
     extra: str | None = Field(default=None, sa_column=Column(Text))  # JSON object
-    score: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    score: int | None = Field(default=None, sa_column=Column(Integer))
     lost_reason: str | None = Field(default=None, sa_column=Column(Text))
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    created_at: datetime | None = _ts(nullable=False)
-    updated_at: datetime | None = _ts(nullable=False)
-    deleted_at: datetime | None = _ts()
+    created_at: datetime | None = timestamp_field(nullable=False)
+    updated_at: datetime | None = timestamp_field(nullable=False)
+    deleted_at: datetime | None = timestamp_field()
     # Optimistic concurrency: an edit names the version it read.
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
 
@@ -121,14 +93,15 @@ class Interaction(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    contact_id: int = _fk("contact")
+    contact_id: int = parent_key("contact")
+    deal_id: int | None = optional_key("deal", index=True)
     kind: str = Field(sa_column=Column(Text, nullable=False))
-    at: datetime | None = _ts(nullable=False)
+    at: datetime | None = timestamp_field(nullable=False)
     summary: str | None = Field(default=None, sa_column=Column(Text))
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     amount_cents: int | None = Field(default=None, sa_column=Column(Integer))
     owner: str | None = Field(default=None, sa_column=Column(Text))
-    created_at: datetime | None = _ts(nullable=False)
+    created_at: datetime | None = timestamp_field(nullable=False)
 
 
 class FollowUp(SQLModel, table=True):
@@ -145,32 +118,40 @@ class FollowUp(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    contact_id: int = _fk("contact")
-    due_at: datetime | None = _ts(nullable=False)
+    contact_id: int = parent_key("contact")
+    deal_id: int | None = optional_key("deal", index=True)
+    due_at: datetime | None = timestamp_field(nullable=False)
     note: str | None = Field(default=None, sa_column=Column(Text))
-    done_at: datetime | None = _ts()
+    done_at: datetime | None = timestamp_field()
     recurrence: str | None = Field(default=None, sa_column=Column(Text))  # RFC 5545 RRULE
     snoozed: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     owner: str | None = Field(default=None, sa_column=Column(Text))
-    created_at: datetime | None = _ts(nullable=False)
-    updated_at: datetime | None = _ts(nullable=False)
+    created_at: datetime | None = timestamp_field(nullable=False)
+    updated_at: datetime | None = timestamp_field(nullable=False)
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
 
 
 class StageChange(SQLModel, table=True):
-    """One move in the funnel; the creation stage is a change from None."""
+    """One move of a deal in the funnel; the creation stage is a change from
+    None. `contact_id` is the deal's contact at the time (for scripts and the
+    contact's timeline), NULL for a deal without one."""
 
     __tablename__ = "stage_change"
     __table_args__ = (
         Index("ix_stage_change_contact_at", "contact_id", "at"),
+        Index("ix_stage_change_deal_at", "deal_id", "at"),
         Index("ix_stage_change_at", "at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    contact_id: int = _fk("contact")
+    contact_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("contact.id", ondelete="CASCADE"), nullable=True),
+    )
+    deal_id: int = parent_key("deal")
     from_stage: str | None = Field(default=None, sa_column=Column(Text))
     to_stage: str = Field(sa_column=Column(Text, nullable=False))
-    at: datetime | None = _ts(nullable=False)
+    at: datetime | None = timestamp_field(nullable=False)
     reason: str | None = Field(default=None, sa_column=Column(Text))
 
 
@@ -179,7 +160,7 @@ class Setting(SQLModel, table=True):
 
     key: str = Field(sa_column=Column(Text, primary_key=True))
     value: str = Field(sa_column=Column(Text, nullable=False))
-    updated_at: datetime | None = _ts(nullable=False)
+    updated_at: datetime | None = timestamp_field(nullable=False)
 
 
 class Cadence(SQLModel, table=True):
@@ -199,7 +180,7 @@ class Cadence(SQLModel, table=True):
     )
     tag: str | None = Field(default=None, sa_column=Column(Text, unique=True))
     every_days: int = Field(sa_column=Column(Integer, nullable=False))
-    created_at: datetime | None = _ts(nullable=False)
+    created_at: datetime | None = timestamp_field(nullable=False)
 
 
 class ReminderLedger(SQLModel, table=True):
@@ -208,7 +189,7 @@ class ReminderLedger(SQLModel, table=True):
     __tablename__ = "reminder_ledger"
 
     key: str = Field(sa_column=Column(Text, primary_key=True))
-    sent_at: datetime | None = _ts(nullable=False)
+    sent_at: datetime | None = timestamp_field(nullable=False)
 
 
 class ImportBatch(SQLModel, table=True):
@@ -219,9 +200,9 @@ class ImportBatch(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     file_name: str = Field(sa_column=Column(Text, nullable=False))
     format: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime | None = _ts(nullable=False)
+    created_at: datetime | None = timestamp_field(nullable=False)
     counts: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
-    undone_at: datetime | None = _ts()
+    undone_at: datetime | None = timestamp_field()
 
 
 class ImportChange(SQLModel, table=True):
@@ -236,148 +217,7 @@ class ImportChange(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    batch_id: int = _fk("import_batch")
+    batch_id: int = parent_key("import_batch")
     contact_id: int = Field(sa_column=Column(Integer, nullable=False))
     action: str = Field(sa_column=Column(Text, nullable=False))
     before: str | None = Field(default=None, sa_column=Column(Text))
-
-
-# ---------------------------------------------------------------- read models
-# Plain pydantic objects: they outlive the session, cross threads, and give
-# the JSON of SPEC §10 through to_json().
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def cents_to_major(cents: int | None) -> float | int | None:
-    if cents is None:
-        return None
-    return cents // 100 if cents % 100 == 0 else cents / 100
-
-
-class ContactRead(BaseModel):
-    id: int
-    name: str
-    email: str | None = None
-    phone: str | None = None
-    company: str | None = None
-    title: str | None = None
-    city: str | None = None
-    region: str | None = None
-    country: str | None = None
-    industry: str | None = None
-    source: str | None = None
-    stage: str
-    stage_entered_at: datetime | None = None
-    value_cents: int | None = None
-    owner: str | None = None
-    tags: list[str] = []
-    notes: str | None = None
-    extra: dict[str, Any] = {}
-    score: int = 0
-    lost_reason: str | None = None
-    created_at: datetime
-    updated_at: datetime
-    deleted_at: datetime | None = None
-    version: int = 1
-
-    @property
-    def value(self) -> float | int | None:
-        return cents_to_major(self.value_cents)
-
-    def to_json(self) -> dict[str, Any]:
-        """The contact object of SPEC §10, keys in the documented order."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "email": self.email,
-            "phone": self.phone,
-            "company": self.company,
-            "title": self.title,
-            "city": self.city,
-            "region": self.region,
-            "country": self.country,
-            "industry": self.industry,
-            "source": self.source,
-            "stage": self.stage,
-            "value": self.value,
-            "owner": self.owner,
-            "tags": list(self.tags),
-            "notes": self.notes,
-            "extra": dict(self.extra),
-            "score": self.score,
-            "lost_reason": self.lost_reason,
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
-        }
-
-
-class InteractionRead(BaseModel):
-    id: int
-    contact_id: int
-    kind: str
-    at: datetime
-    summary: str | None = None
-    amount_cents: int | None = None
-    owner: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "contact_id": self.contact_id,
-            "kind": self.kind,
-            "at": _iso(self.at),
-            "summary": self.summary,
-            "amount": cents_to_major(self.amount_cents),
-            "owner": self.owner,
-        }
-
-
-class StageChangeRead(BaseModel):
-    id: int
-    contact_id: int
-    from_stage: str | None = None
-    to_stage: str
-    at: datetime
-    reason: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "contact_id": self.contact_id,
-            "from_stage": self.from_stage,
-            "to_stage": self.to_stage,
-            "at": _iso(self.at),
-            "reason": self.reason,
-        }
-
-
-class FollowUpRead(BaseModel):
-    id: int
-    contact_id: int
-    contact_name: str
-    due_at: datetime
-    note: str | None = None
-    done_at: datetime | None = None
-    recurrence: str | None = None
-    snoozed: int = 0
-    owner: str | None = None
-
-    def is_overdue(self, now: datetime) -> bool:
-        return self.done_at is None and self.due_at < now
-
-    def to_json(self, now: datetime) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "contact_id": self.contact_id,
-            "contact_name": self.contact_name,
-            "due_at": _iso(self.due_at),
-            "note": self.note,
-            "done_at": _iso(self.done_at),
-            "recurrence": self.recurrence,
-            "snoozed": self.snoozed,
-            "owner": self.owner,
-            "overdue": self.is_overdue(now),
-        }
