@@ -10,7 +10,7 @@ from minicrm.commands import app
 
 SPEC_KEYS = [
     "stages", "won", "lost", "win_rate", "avg_cycle_days", "median_cycle_days", "lost_reasons",
-    "forecast",
+    "lost_at_stage", "forecast",
 ]  # fmt: skip
 SPEC_STAGE_KEYS = [
     "stage", "current", "value", "reached", "conversion_to_next", "avg_days_in_stage",
@@ -50,7 +50,10 @@ def test_funnel_json_has_exactly_the_spec_keys(shop):
     ]  # fmt: skip
     assert (report["won"], report["lost"], report["win_rate"]) == (1, 1, 0.5)
     assert report["lost_reasons"] == {"no budget": 1}
-    assert report["forecast"] == 350.5  # the one closed contact that reached them was won
+    assert report["lost_at_stage"] == {"(none)": 1}  # added straight into lost
+    # Both closed deals were added straight into won/lost (no known path), so every
+    # stage takes the overall win rate, 1/2.
+    assert report["forecast"] == 175.25
     assert shop.json("report", "funnel") == report  # --json is --format json
 
 
@@ -107,7 +110,9 @@ def test_period_options(shop):
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["funnel", "--by", "colour"], "owner, source, industry, region"),
+        (["funnel", "--by", "colour"], "owner, source, industry, region, product, company"),
+        (["sales", "--by", "colour"], "product, company, owner, month"),
+        (["sales", "--format", "xml"], "table, json, csv, md"),
         (["funnel", "--format", "xml"], "table, json, csv, md"),
         (["funnel", "--since", "someday"], "cannot read the date"),
         (["funnel", "--since", "tomorrow", "--until", "yesterday"], "--since must be before"),
@@ -121,9 +126,10 @@ def test_bad_options_are_one_line_user_errors(shop, args, fragment):
 
 
 def test_forecast_activity_and_segments_formats(shop):
-    shop.ok("log", "Cy Cole", "purchase", "Espresso machine", "--amount", "80")
+    shop.ok("log", "Cy Cole", "purchase", "Espresso machine", "--amount", "80", "--deal", "3")
     forecast = shop.json("report", "forecast")
-    assert (forecast["open"], forecast["value"], forecast["weighted"]) == (2, 350.5, 350.5)
+    assert (forecast["open"], forecast["value"], forecast["weighted"]) == (2, 350.5, 175.25)
+    assert forecast["fallback_stages"] == ["awareness", "interest", "decision", "action"]
     activity = shop.json("report", "activity", "--weeks", "3")
     assert len(activity["weeks"]) == 3 and activity["total"] == 1
     segments = shop.json("report", "segments")
@@ -142,6 +148,44 @@ def test_forecast_activity_and_segments_formats(shop):
 def test_empty_database_reports_do_not_crash(cli):
     assert cli.json("report", "funnel")["win_rate"] is None
     assert cli.json("report", "funnel", "--by", "region") == {"groups": {}}
-    for command in ("funnel", "forecast", "activity", "segments"):
+    for command in ("funnel", "forecast", "activity", "segments", "sales"):
         cli.ok("report", command)
-    assert "no contacts" in cli.ok("report", "funnel", "--by", "owner").stderr
+    assert "no deals" in cli.ok("report", "funnel", "--by", "owner").stderr
+    assert cli.json("report", "sales") == {"won": 0, "revenue": 0, "avg_deal": None, "groups": []}
+    assert cli.json("report", "sales", "--by", "month")["groups"] == []
+
+
+def test_funnel_by_product_and_company(cli):
+    cli.ok("product", "add", "Grinder", "--price", "40")
+    cli.ok("deal", "add", "--title", "Two grinders", "--company", "Acme", "--line", "Grinder x 2")
+    cli.ok("deal", "add", "--title", "Bare", "--value", "10")
+    by_product = cli.json("report", "funnel", "--by", "product")["groups"]
+    assert list(by_product) == ["Grinder", "(none)"]
+    assert by_product["Grinder"]["stages"][0]["value"] == 80
+    by_company = cli.json("report", "funnel", "--by", "company")["groups"]
+    assert list(by_company) == ["Acme", "(none)"]
+
+
+def test_report_sales_formats(cli):
+    cli.ok("product", "add", "Grinder", "--price", "40")
+    cli.ok("deal", "add", "--title", "Two grinders", "--company", "Acme", "--line",
+           "Grinder x 2", "--stage", "won", "--owner", "Ana")  # fmt: skip
+    cli.ok("deal", "add", "--title", "Bare", "--value", "10.5", "--stage", "won")
+    cli.ok("deal", "add", "--title", "Open", "--value", "999")
+    report = cli.json("report", "sales")
+    assert report == {"won": 2, "revenue": 90.5, "avg_deal": 45.25, "groups": []}
+    by_product = cli.json("report", "sales", "--by", "product")
+    assert by_product["groups"] == [
+        {"key": "Grinder", "won": 1, "revenue": 80, "avg_deal": 80},
+        {"key": "(no product)", "won": 1, "revenue": 10.5, "avg_deal": 10.5},
+    ]
+    owners = cli.json("report", "sales", "--by", "owner", "--since", "today")["groups"]
+    assert [g["key"] for g in owners] == ["Ana", "(none)"]
+    assert cli.json("report", "sales", "--since", "tomorrow")["won"] == 0
+    rows = list(csv.reader(io.StringIO(cli.ok("report", "sales", "--by", "company",
+                                              "--format", "csv").stdout)))  # fmt: skip
+    assert rows == [["company", "won", "revenue", "avg_deal"], ["Acme", "1", "80", "80"],
+                    ["(none)", "1", "10.5", "10.5"], ["(total)", "2", "90.5", "45.25"]]  # fmt: skip
+    table = cli.ok("report", "sales", "--by", "month").stdout
+    assert "Sales by month" in table and "90.50" in table
+    assert cli.ok("report", "sales", "-f", "md").stdout.startswith("### Sales")

@@ -19,14 +19,19 @@ def test_pipeline_plain_and_json(cli):
         ("won", 1, 250), ("lost", 0, 0),
     ]  # fmt: skip
     out = cli.ok("pipeline").stdout
-    assert "awareness: 1 contacts · 100" in out and "#1 Maria Lopez" in out
+    assert "awareness: 1 deal · 100" in out and "#1 Maria Lopez" in out  # deal #1's card
+    assert board[0]["top"] == [
+        {"id": 1, "title": "Maria Lopez", "company": None, "contact_id": 1,
+         "contact_name": "Maria Lopez", "score": board[0]["top"][0]["score"], "value": 100,
+         "expected_close": None},
+    ]  # fmt: skip
     assert "\x1b[" not in out
 
 
 def test_config_set_stages_with_move_to(cli):
     cli.ok("add", "Maria Lopez")
     cli.assert_user_error(cli("config", "set", "stages", "lead,won"), "won and lost always exist")
-    cli.assert_user_error(cli("config", "set", "stages", "lead,deal"), "awareness (1 contacts)")
+    cli.assert_user_error(cli("config", "set", "stages", "lead,deal"), "awareness (1 deals)")
     cli.ok("config", "set", "stages", "lead,deal", "--move-to", "lead")
     assert cli.json("show", "maria")["stage"] == "lead"
     cli.assert_user_error(cli("config", "set", "currency", "EUR", "--move-to", "x"), "--move-to")

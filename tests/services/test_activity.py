@@ -44,3 +44,28 @@ def test_empty_database_and_bad_limit(session):
     assert recent_interactions(session) == []
     with pytest.raises(UserError):
         recent_interactions(session, limit=0)
+
+
+def test_an_interaction_keeps_the_deal_it_names(session):
+    from sqlalchemy import insert
+
+    from minicrm.models import Contact, Deal, Interaction
+
+    contact_id = session.execute(
+        insert(Contact.__table__).returning(Contact.__table__.c.id),
+        {"name": "Dee", "name_folded": "dee", "created_at": NOW, "updated_at": NOW},
+    ).scalar_one()
+    deal_id = session.execute(
+        insert(Deal.__table__).returning(Deal.__table__.c.id),
+        {"title": "Order", "contact_id": contact_id, "stage": "won", "stage_entered_at": NOW,
+         "created_at": NOW, "updated_at": NOW},
+    ).scalar_one()  # fmt: skip
+    session.execute(
+        insert(Interaction.__table__),
+        {"contact_id": contact_id, "deal_id": deal_id, "kind": "purchase", "at": NOW,
+         "amount_cents": 500, "created_at": NOW},
+    )  # fmt: skip
+    session.flush()
+    (recent,) = recent_interactions(session)
+    assert (recent.deal_id, recent.contact_name) == (deal_id, "Dee")
+    assert recent.to_json()["deal_id"] == deal_id

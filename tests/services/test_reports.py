@@ -1,12 +1,13 @@
 """Forecast, activity and segments reports on small hand-computed datasets."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, insert, select
 
 from minicrm.errors import UserError
-from minicrm.models import LOST, WON, Contact, Interaction, StageChange
+from minicrm.models import LOST, WON, Contact, Deal, Interaction, StageChange
+from minicrm.services import funnel
 from minicrm.services.config import set_setting
 from minicrm.services.demo import generate_demo
 from minicrm.services.funnel import funnel_report
@@ -19,8 +20,9 @@ def day(month: int, dom: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(2026, month, dom, hour, minute, tzinfo=UTC)
 
 
-def contact(session, *path, value=None, owner=None, deleted=False) -> int:
-    """A contact written as raw rows; `path` is stage, at, stage, at… from creation."""
+def contact(session, *path, value=None, owner=None, deleted=False, close=None) -> int:
+    """A contact and its one deal (same id) written as raw rows, as the
+    migration leaves them; `path` is stage, at, stage, at… from creation."""
     moves = list(zip(path[::2], path[1::2], strict=True))
     created, (stage, entered) = moves[0][1], moves[-1]
     contact_id = session.execute(
@@ -32,10 +34,21 @@ def contact(session, *path, value=None, owner=None, deleted=False) -> int:
             "updated_at": created, "deleted_at": created if deleted else None,
         },
     ).scalar_one()  # fmt: skip
+    session.execute(
+        insert(Deal.__table__),
+        {
+            "id": contact_id, "title": "deal", "contact_id": contact_id, "stage": stage,
+            "stage_entered_at": entered, "value_cents": value, "owner": owner,
+            "lost_reason": "no need" if stage == LOST else None, "expected_close": close,
+            "closed_at": entered if stage in (WON, LOST) else None, "created_at": created,
+            "updated_at": created, "deleted_at": created if deleted else None,
+        },
+    )  # fmt: skip
     froms = [None, *(s for s, _ in moves)]
     session.execute(
         insert(StageChange.__table__),
-        [{"contact_id": contact_id, "from_stage": f, "to_stage": t, "at": at}
+        [{"deal_id": contact_id, "contact_id": contact_id, "from_stage": f, "to_stage": t,
+          "at": at}
          for f, (t, at) in zip(froms, moves, strict=False)],
     )  # fmt: skip
     return contact_id
@@ -64,12 +77,14 @@ def forecast_dataset(session) -> None:
     session.flush()
 
 
-def test_forecast_per_owner_and_expected_month(session):
+def test_forecast_per_owner_and_expected_month(session, monkeypatch):
+    monkeypatch.setattr(funnel, "MIN_CLOSED", 1)  # three closed deals: trust them all
     forecast_dataset(session)
     report = forecast_report(session, now=NOW).to_json()
     assert report["win_probability"] == {
         "awareness": 2 / 3, "interest": 1.0, "decision": 1.0, "action": 1.0,
     }  # fmt: skip
+    assert report["fallback_stages"] == []
     assert report["days_to_win"] == {
         "awareness": 20.0, "interest": 30.0, "decision": 10.0, "action": None,
     }  # fmt: skip
@@ -85,6 +100,29 @@ def test_forecast_per_owner_and_expected_month(session):
     ]
     assert (report["open"], report["value"], report["weighted"]) == (4, 450, 350)
     assert funnel_report(session).to_json()["forecast"] == 350
+
+
+def test_forecast_with_few_closed_deals_uses_the_overall_win_rate(session):
+    forecast_dataset(session)  # 3 closed deals: below 10 at every stage
+    report = forecast_report(session, now=NOW).to_json()
+    assert report["win_probability"] == dict.fromkeys(["awareness", "interest", "decision",
+                                                       "action"], 2 / 3)  # fmt: skip
+    assert report["fallback_stages"] == ["awareness", "interest", "decision", "action"]
+    assert (report["open"], report["value"], report["weighted"]) == (4, 450, 300)
+    assert funnel_report(session).to_json()["forecast"] == 300
+
+
+def test_forecast_puts_a_deal_with_an_expected_close_in_that_month(session, monkeypatch):
+    monkeypatch.setattr(funnel, "MIN_CLOSED", 1)
+    forecast_dataset(session)
+    contact(session, "awareness", day(11, 20), value=1_000, close=date(2027, 2, 28))
+    contact(session, "awareness", day(11, 20), value=2_000, close=date(2026, 11, 30))
+    contact(session, "awareness", day(11, 20), value=4_000, close=date(2025, 1, 1))  # past
+    contact(session, "awareness", day(11, 20), value=8_000, close=date(2028, 1, 1))
+    session.flush()
+    months = {m["month"]: m["value"] for m in forecast_report(session, now=NOW).to_json()["months"]}
+    assert months == {"2026-11": 160, "2026-12": 300, "2027-02": 10, "later": 80,
+                      "(no history)": 50}  # fmt: skip
 
 
 def test_forecast_months_follow_the_local_calendar(session):
@@ -109,7 +147,7 @@ def test_forecast_total_equals_the_funnel_forecast_on_demo_data(session):
     assert report.total.weighted_cents == funnel_report(session).figures.forecast_cents > 0
     assert sum(line.open for line in report.months) == report.total.open
     open_count = session.execute(
-        select(func.count()).where(Contact.stage.not_in([WON, LOST]), Contact.deleted_at.is_(None))
+        select(func.count()).where(Deal.stage.not_in([WON, LOST]), Deal.deleted_at.is_(None))
     ).scalar()
     assert report.total.open == open_count
 
@@ -241,3 +279,39 @@ def test_segments_of_an_empty_database(session):
         ("A", 0, None), ("B", 0, None), ("C", 0, None),
     ]  # fmt: skip
     assert report["top_customers"] == []
+
+
+def test_segments_count_a_won_deal_without_linked_purchases_once(session):
+    """Revenue counted once: linked purchases replace their deal's value; a
+    won deal with none counts its value at its closed_at; unlinked purchases
+    count on their own."""
+    logged = contact(session, WON, day(3, 1), value=70_000)  # its purchase is linked
+    unlogged = contact(session, WON, day(5, 1), value=40_000)  # no purchase: the value counts
+    session.execute(
+        insert(Interaction.__table__),
+        {"contact_id": logged, "deal_id": logged, "kind": "purchase", "at": day(3, 2),
+         "amount_cents": 60_000, "created_at": day(3, 2)},
+    )  # fmt: skip
+    interaction(session, unlogged, "purchase", day(6, 1), amount=5_000)  # linked to no deal
+    second = session.execute(
+        insert(Deal.__table__).returning(Deal.__table__.c.id),
+        {"id": 1_000, "title": "repeat", "contact_id": unlogged, "stage": WON,
+         "stage_entered_at": day(7, 1), "closed_at": day(7, 1), "value_cents": 1_000,
+         "created_at": day(6, 1), "updated_at": day(7, 1)},
+    ).scalar_one()  # fmt: skip
+    session.execute(
+        insert(Deal.__table__),
+        {"id": 1_001, "title": "open", "contact_id": unlogged, "stage": "awareness",
+         "value_cents": 9_999, "stage_entered_at": day(7, 1), "created_at": day(7, 1),
+         "updated_at": day(7, 1)},
+    )  # fmt: skip
+    session.flush()
+    report = segments_report(session).to_json()
+    assert (report["customers"], report["revenue"]) == (2, 600 + 400 + 50 + 10)
+    top = {c["id"]: (c["revenue"], c["purchases"], c["last_purchase_at"])
+           for c in report["top_customers"]}  # fmt: skip
+    assert top == {
+        logged: (600, 1, "2026-03-02T00:00:00+00:00"),
+        unlogged: (460, 3, "2026-07-01T00:00:00+00:00"),
+    }
+    assert second

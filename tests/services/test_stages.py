@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from minicrm.errors import UserError, ValidationError
-from minicrm.models import Contact, StageChange
+from minicrm.models import Contact, Deal, StageChange
 from minicrm.services import config
 from minicrm.services.contacts import ContactInput, add_contact, trash_contact
 from minicrm.services.stages import change_stages, move_stage, pipeline
@@ -106,11 +106,11 @@ def test_pipeline_counts_values_and_best_scored_per_stage(session):
     add(session, "Ana Silva", value="50", stage="interest")
     add(session, "Gone Person", value="999")
     trash_contact(session, "gone", now=NOW)
-    session.execute(Contact.__table__.update().where(Contact.name == "Ana Silva").values(score=40))
+    session.execute(Deal.__table__.update().where(Deal.title == "Ana Silva").values(score=40))
     columns = {c.stage: c for c in pipeline(session, top=1)}
     assert list(columns) == ["awareness", "interest", "decision", "action", "won", "lost"]
     assert (columns["awareness"].count, columns["awareness"].value_cents) == (1, 10000)
     assert (columns["interest"].count, columns["interest"].value_cents) == (2, 30050)
-    assert [c.name for c in columns["interest"].top] == ["Ana Silva"]
+    assert [d.title for d in columns["interest"].top] == ["Ana Silva"]  # deal cards
     assert columns["won"].count == 0 and columns["won"].top == []
     assert columns["interest"].to_json()["value"] == 300.5

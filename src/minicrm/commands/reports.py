@@ -1,4 +1,4 @@
-"""Reports from the command line: funnel, forecast, activity, segments.
+"""Reports from the command line: funnel, forecast, activity, segments, sales.
 
 Each command parses its options, calls one report service in one read-only
 session, and renders the result as a table (rich on a TTY, plain text when
@@ -15,7 +15,8 @@ import typer
 from minicrm.commands._store import unit_of_work
 
 app = typer.Typer(
-    help="Reports: the sales funnel, a weighted forecast, activity per week, value segments.",
+    help="Reports: the sales funnel, a weighted forecast, activity per week, value segments, "
+    "won sales.",
     no_args_is_help=True,
 )
 
@@ -31,18 +32,20 @@ BAR_STYLES = {"won": "green", "lost": "red"}
 def funnel(
     ctx: typer.Context,
     since: Annotated[
-        str | None, typer.Option("--since", metavar="WHEN", help="Contacts created from then on.")
+        str | None, typer.Option("--since", metavar="WHEN", help="Deals created from then on.")
     ] = None,
     until: Annotated[
         str | None,
         typer.Option(
-            "--until", metavar="WHEN", help="Contacts created before then (a day counts whole)."
+            "--until", metavar="WHEN", help="Deals created before then (a day counts whole)."
         ),
     ] = None,
     by: Annotated[
         str | None,
         typer.Option(
-            "--by", metavar="FIELD", help="One funnel per owner, source, industry or region."
+            "--by",
+            metavar="FIELD",
+            help="One funnel per owner, source, industry, region, product or company.",
         ),
     ] = None,
     format_: Annotated[
@@ -50,7 +53,7 @@ def funnel(
     ] = "table",
     json_: JsonOption = False,
 ) -> None:
-    """The sales funnel: contacts and value per stage, how many reached each stage and
+    """The sales funnel: deals and value per stage, how many reached each stage and
     went on, days in stage, win rate, sales cycle, lost reasons, weighted forecast."""
     from datetime import UTC, datetime
 
@@ -76,12 +79,12 @@ def funnel(
             _render(sections, fmt, first=number == 0)
             _print_bars([(s.stage, s.current) for s in figures.stages], fmt)
         if report.by and not report.groups:
-            _note("no contacts in this period")
+            _note("no deals in this period")
 
 
 @app.command()
 def forecast(ctx: typer.Context, format_: FormatOption = "table", json_: JsonOption = False):
-    """Open value weighted by the win probability of each contact's stage."""
+    """Open deals' value weighted by the win probability of each deal's stage."""
     from minicrm.services.reports import forecast_report
 
     fmt = _check_format(format_, json_, ("table", "json", "md"))
@@ -90,11 +93,15 @@ def forecast(ctx: typer.Context, format_: FormatOption = "table", json_: JsonOpt
     if fmt == "json":
         return _json(report)
     money = f"Value ({report.currency})"
+    fallback = set(report.fallback_stages)
     stages = Section(
-        "Win probability by stage",
+        "Win probability by stage (* = too few closed deals: the overall win rate)",
         ["Stage", "P(win)", "Days to win"],
         ["text", "rate", "days"],
-        [[s, p, report.days_to_win[s]] for s, p in report.win_probability.items()],
+        [
+            [s + (" *" if s in fallback else ""), p, report.days_to_win[s]]
+            for s, p in report.win_probability.items()
+        ],
     )
     columns, kinds = ["Open", money, "Weighted"], ["int", "money", "money"]
 
@@ -186,6 +193,64 @@ def segments(ctx: typer.Context, format_: FormatOption = "table", json_: JsonOpt
     _render([tiers, rfm, top], fmt)
 
 
+@app.command()
+def sales(
+    ctx: typer.Context,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", metavar="FIELD", help="Per product, company, owner or month."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", metavar="WHEN", help="Deals won from then on.")
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", metavar="WHEN", help="Deals won before then (a day counts whole)."),
+    ] = None,
+    format_: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="table, json, csv or md.")
+    ] = "table",
+    json_: JsonOption = False,
+):
+    """Won sales: deals won, revenue and average deal size, counted when each deal
+    closed; by product from the deals' lines."""
+    from datetime import UTC, datetime
+
+    from minicrm.services.config import local_zone_of
+    from minicrm.services.sales import sales_report
+
+    fmt = _check_format(format_, json_, ("table", "json", "csv", "md"))
+    by = by.strip().lower() if by is not None else None
+    now = datetime.now(UTC)
+    with unit_of_work(ctx, write=False) as session:
+        zone = local_zone_of(session)
+        start = _parse_day_or_time(since, now, zone, end=False)
+        end = _parse_day_or_time(until, now, zone, end=True)
+        report = sales_report(session, by=by, since=start, until=end)
+    if fmt == "json":
+        return _json(report)
+    money = f"Revenue ({report.currency})"
+    average = f"Average deal ({report.currency})"
+    rows = [[g.key, g.won, g.revenue_cents, g.avg_deal_cents] for g in report.groups]
+    if fmt == "csv":
+        from minicrm.commands._output import print_csv
+        from minicrm.models import cents_to_major
+
+        total = [["(total)", report.won, report.revenue_cents, report.avg_deal_cents]]
+        print_csv(
+            [report.by or "key", "won", "revenue", "avg_deal"],
+            [[k, n, cents_to_major(r), cents_to_major(a)] for k, n, r, a in rows + total],
+        )
+        return
+    rows.append(["Total", report.won, report.revenue_cents, report.avg_deal_cents])
+    title = f"Sales by {report.by}" if report.by else "Sales"
+    section = Section(
+        title, [(report.by or "").capitalize() or "Deals", "Won", money, average],
+        ["text", "int", "money", "money"], rows,
+    )  # fmt: skip
+    _render([section], fmt)
+
+
 # ----------------------------------------------------------------- helpers
 
 
@@ -274,7 +339,13 @@ def _funnel_sections(figures, title: str, currency: str) -> list[Section]:
         ["text", "int", "rate"],
         [[r, n, n / total_lost] for r, n in figures.lost_reasons.items()],
     )
-    return [stages, summary, reasons] if reasons.rows else [stages, summary]
+    lost_from = Section(
+        "Lost from stage",
+        ["Stage", "Count", "Share"],
+        ["text", "int", "rate"],
+        [[s, n, n / total_lost] for s, n in figures.lost_at_stage.items()],
+    )
+    return [stages, summary, *(s for s in (reasons, lost_from) if s.rows)]
 
 
 def _funnel_csv(report) -> None:

@@ -57,10 +57,11 @@ def _ask_lost_reason() -> str:
 
 def pipeline(
     ctx: typer.Context,
-    top: Annotated[int, typer.Option("--top", min=0, help="Contacts shown per stage.")] = 3,
+    top: Annotated[int, typer.Option("--top", min=0, help="Deals shown per stage.")] = 3,
     json_: Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")] = False,
 ) -> None:
-    """The board: one column per stage with its count, value and best-scored contacts."""
+    """The board: one column per stage with its deals' count and value, and the
+    best-scored deals (title, company, value, expected close)."""
     from minicrm.commands import _output as out
     from minicrm.services.stages import pipeline as board
 
@@ -79,21 +80,32 @@ def _summary(column) -> str:
     from minicrm.commands.contacts import _money
 
     value = _money(column.value_cents) or "0"
-    return f"{column.count} contacts · {value}"
+    noun = "deal" if column.count == 1 else "deals"
+    return f"{column.count} {noun} · {value}"
+
+
+def _card(deal) -> list[str]:
+    """A deal card's lines: title, then company · value · close date."""
+    from minicrm.commands.contacts import _money
+
+    details = [deal.company or deal.contact_name or "", _money(deal.value_cents) or ""]
+    if deal.expected_close:
+        details.append(f"closes {deal.expected_close.isoformat()}")
+    return [f"#{deal.id} {deal.title} ({deal.score})", " · ".join(d for d in details if d)]
 
 
 def _print_board(columns) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(show_lines=False, expand=True, header_style="bold")
+    table = Table(show_lines=True, expand=True, header_style="bold")
     for column in columns:
         table.add_column(f"{column.stage}\n{_summary(column)}", overflow="fold", ratio=1)
     deepest = max((len(c.top) for c in columns), default=0)
     for row in range(deepest):
         table.add_row(
             *(
-                f"{c.top[row].name} ({c.top[row].score})" if row < len(c.top) else ""
+                "\n".join(line for line in _card(c.top[row]) if line) if row < len(c.top) else ""
                 for c in columns
             )
         )
@@ -103,5 +115,6 @@ def _print_board(columns) -> None:
 def _print_plain(columns) -> None:
     for column in columns:
         print(f"{column.stage}: {_summary(column)}")
-        for contact in column.top:
-            print(f"  #{contact.id} {contact.name} (score {contact.score})")
+        for deal in column.top:
+            title, details = _card(deal)
+            print(f"  {title}" + (f" — {details}" if details else ""))

@@ -36,6 +36,7 @@ def recent_interactions(session: Session, *, limit: int = 10) -> list[RecentInte
         RecentInteraction(
             id=row.id,
             contact_id=row.contact_id,
+            deal_id=row.deal_id,
             contact_name=name,
             kind=row.kind,
             at=row.at,

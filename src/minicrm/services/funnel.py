@@ -1,100 +1,77 @@
 """The funnel report of SPEC §4: every figure by its definition, in SQL.
 
-SQL does the counting: a few GROUP BY queries (with LAG/LEAD-style window
-functions over stage_change, and medians picked with row_number()/count()
-windows) return small aggregates, which Python only adds up per stage. No
-Python loop ever sees one row per contact or per stage change.
+The funnel counts DEALS (SPEC §1a): a contact with three deals counts three
+times, a deal without a contact counts too. SQL does the counting: a few
+GROUP BY queries (with LEAD windows over stage_change, and medians picked
+with row_number()/count() windows) return small aggregates, which Python only
+adds up per stage. No Python loop ever sees one row per deal or stage change.
 
 Definitions where SPEC §4 leaves a choice (also in the README):
 
-- Scope: live contacts (deleted_at NULL) created in [since, until); with
-  `by`, each group's figures come from that group's contacts alone, and a
-  missing or empty field value is grouped under "(none)".
+- Scope: live deals (deleted_at NULL) created in [since, until); with `by`,
+  each group's figures come from that group's deals alone, and a missing or
+  empty value is grouped under "(none)". owner and source are the deal's;
+  industry and region its company's, else its contact's; company its
+  company's name; product: a deal counts once under each distinct product
+  (or free-text description) on its lines, a deal without lines under "(none)".
 - Order: the open stages S1…Sk of the `stages` setting, then won (k+1).
   lost, and stage names no longer in the setting, are outside the order.
-- current, value, won, lost: by the contact's current stage.
+- current, value, won, lost: by the deal's current stage.
 - reached(Si): the furthest ordered stage among the creation stage, every
-  to_stage and the current stage is Si or later. reached(won): ever in won.
-  reached(lost): ever in lost (in the history or now).
-- conversion_to_next(Sk) = reached(won) / reached(Sk): the share of the
-  cohort that went on to win, even if a contact was later reopened.
-- Stints: a contact's stage changes ordered by (at, id); the stint in a
+  to_stage of the deal's history and the current stage is Si or later.
+  reached(won): ever in won. reached(lost): ever in lost.
+- conversion_to_next(Sk) = reached(won) / reached(Sk).
+- Stints: a deal's stage changes ordered by (at, id); the stint in a
   change's to_stage ends at the next change. The last one is unfinished and
-  not counted. won and lost have stints too (when a contact left them).
-- Sales cycle: currently won contacts, created_at to their first move into won.
-- lost_reasons: currently lost contacts by lost_reason; none → "unknown".
-- P(win | Si) = won / (won + lost) among currently closed contacts that
-  reached Si; forecast = Σ over open contacts of value × P(win | current
-  stage), rounded to the cent; a stage with no closed history adds nothing.
+  not counted. won and lost have stints too (when a deal left them).
+- Sales cycle: currently won deals, created_at to their first move into won.
+- lost_reasons: currently lost deals by lost_reason; none → "unknown".
+  lost_at_stage: currently lost deals by the open stage they were lost from;
+  "(none)" when created or imported straight into lost (or lost after won).
+- P(win | Si) = won / (won + lost) among currently closed deals with a known
+  path (ever in an open stage: a deal created straight into won or lost
+  votes on no stage) that reached Si. A stage with fewer than MIN_CLOSED
+  such deals takes the overall win rate (all closed deals) instead: a
+  "fallback stage". forecast = Σ over open deals of value × P(win | current
+  stage), rounded to the cent; with no closed deal at all it adds nothing.
 - Medians: the middle value, or the mean of the two middle ones.
 """
 
 from collections import Counter
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Float, case, func, literal_column, or_, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import case, func, literal_column, select
 from sqlmodel import Session
 
 from minicrm.errors import UserError
-from minicrm.models import LOST, WON, Contact, StageChange, cents_to_major
+from minicrm.models import (
+    LOST,
+    WON,
+    Company,
+    Contact,
+    Deal,
+    DealLine,
+    Product,
+    StageChange,
+)
 from minicrm.services import config
+from minicrm.services.sales.sql import (  # noqa: F401 - the reports' shared helpers
+    NO_VALUE,
+    as_json,
+    days_between,
+    group_order,
+    group_value,
+    grouped,
+    mean_and_median,
+    sql_text,
+)
 
-BY_FIELDS = ("owner", "source", "industry", "region")
-NO_VALUE = "(none)"
+BY_FIELDS = ("owner", "source", "industry", "region", "product", "company")
 UNKNOWN_REASON = "unknown"
-
-
-# ------------------------------------------------------------ dialect switch
-
-
-class days_between(FunctionElement):  # noqa: N801 - used like func.x()
-    """Fractional days from the first datetime to the second. The reports'
-    only dialect-specific SQL: julianday() on SQLite, EXTRACT(EPOCH) elsewhere."""
-
-    type = Float()
-    name = "days_between"
-    inherit_cache = True
-
-
-@compiles(days_between)
-def _days_between_standard(element, compiler, **kw) -> str:
-    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"(EXTRACT(EPOCH FROM ({end}) - ({start})) / 86400.0)"
-
-
-@compiles(days_between, "sqlite")
-def _days_between_sqlite(element, compiler, **kw) -> str:
-    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"(julianday({end}) - julianday({start}))"
-
-
-def sql_text(value: str) -> Any:
-    """A constant string inlined into SQL (only for our own fixed words), so
-    grouping by an expression never depends on how a driver numbers parameters."""
-    return literal_column("'" + value.replace("'", "''") + "'")
-
-
-# ------------------------------------------------------------- read models
-
-
-def as_json(model: Any) -> dict[str, Any]:
-    """A read model's fields as JSON, in field order: `x_cents` becomes `x` in
-    major units, datetimes ISO 8601, nested read models their own JSON."""
-    out: dict[str, Any] = {}
-    for item in fields(model):
-        value = getattr(model, item.name)
-        if item.name.endswith("_cents"):
-            out[item.name.removesuffix("_cents")] = cents_to_major(value)
-        elif isinstance(value, tuple):
-            out[item.name] = [as_json(v) if is_dataclass(v) else v for v in value]
-        else:
-            out[item.name] = value.isoformat() if isinstance(value, datetime) else value
-    return out
+MIN_CLOSED = 10  # closed deals through a stage before its own P(win) is trusted
 
 
 @dataclass(frozen=True)
@@ -120,6 +97,7 @@ class FunnelFigures:
     avg_cycle_days: float | None
     median_cycle_days: float | None
     lost_reasons: dict[str, int]
+    lost_at_stage: dict[str, int]
     forecast_cents: int
 
     def to_json(self) -> dict[str, Any]:
@@ -157,18 +135,19 @@ def funnel_report(
     by: str | None = None,
     now: datetime | None = None,
 ) -> FunnelReport:
-    """The funnel of live contacts created in [since, until), optionally per
-    owner, source, industry or region."""
+    """The funnel of live deals created in [since, until), optionally per
+    owner, source, industry, region, product or company."""
     if by is not None and by not in BY_FIELDS:
         raise UserError(f"cannot break the funnel down by {by!r}; use {', '.join(BY_FIELDS)}")
     if since is not None and until is not None and since >= until:
         raise UserError("the period is empty: --since must be before --until")
     scope = Scope(config.open_stages(session), since=since, until=until, by=by)
-    facts = contact_facts(session, scope)
+    facts = deal_facts(session, scope)
     stints = mean_and_median(session, _stints(scope), [*scope.keys, "stage"], "days")
     cycles = mean_and_median(session, _cycles(scope), scope.keys, "days")
-    reasons = _lost_reasons(session, scope)
-    parts = [_with_group(scope, rows) for rows in (facts, stints, cycles, reasons)]
+    reasons = _counted(session, scope, "lost_reason", UNKNOWN_REASON)
+    lost_from = _counted(session, scope, "lost_at_stage", NO_VALUE)
+    parts = [_with_group(scope, rows) for rows in (facts, stints, cycles, reasons, lost_from)]
     keys = sorted({row[0] for row in parts[0]}, key=group_order) if by else [""]
     groups = {
         key: _assemble(scope.stages, *([r[1:] for r in rows if r[0] == key] for rows in parts))
@@ -184,36 +163,62 @@ def funnel_report(
     )
 
 
-def group_value(column) -> Any:
-    """A text column as a group key: empty and missing values become "(none)"."""
-    return func.coalesce(func.nullif(column, sql_text("")), sql_text(NO_VALUE))
-
-
-def group_order(key: str) -> tuple:
-    """Groups alphabetically, "(none)" last."""
-    return (key == NO_VALUE, key.casefold(), key)
-
-
 # ------------------------------------------------------------------ scope
 
 
 class Scope:
-    """Which contacts a report counts, how they are grouped, the stage order."""
+    """Which deals a report counts, how they are grouped, the stage order."""
 
     def __init__(self, stages: list[str], *, since=None, until=None, by: str | None = None):
         self.stages, self.since, self.until, self.by = list(stages), since, until, by
         self.keys = ["grp"] if by else []
+        self._deals = None
 
     def conditions(self) -> list:
-        conditions = [Contact.deleted_at.is_(None)]
+        conditions = [Deal.deleted_at.is_(None)]
         if self.since is not None:
-            conditions.append(Contact.created_at >= self.since)
+            conditions.append(Deal.created_at >= self.since)
         if self.until is not None:
-            conditions.append(Contact.created_at < self.until)
+            conditions.append(Deal.created_at < self.until)
         return conditions
 
+    def deals(self) -> Any:
+        """The deals in scope as a subquery (id, [grp,] stage, value_cents,
+        lost_reason, lost_at_stage, created_at); by product a deal has one row
+        per distinct product on its lines."""
+        if self._deals is not None:
+            return self._deals
+        columns = [Deal.id, Deal.stage, Deal.value_cents, Deal.lost_reason, Deal.lost_at_stage,
+                   Deal.created_at]  # fmt: skip
+        query = select(*columns).where(*self.conditions())
+        if self.by in ("owner", "source"):
+            query = query.add_columns(group_value(getattr(Deal, self.by)).label("grp"))
+        elif self.by == "company":
+            query = query.add_columns(group_value(Company.name).label("grp")).outerjoin(
+                Company, Company.id == Deal.company_id
+            )
+        elif self.by in ("industry", "region"):
+            inherited = func.coalesce(
+                func.nullif(getattr(Company, self.by), sql_text("")), getattr(Contact, self.by)
+            )
+            query = (
+                query.add_columns(group_value(inherited).label("grp"))
+                .outerjoin(Company, Company.id == Deal.company_id)
+                .outerjoin(Contact, Contact.id == Deal.contact_id)
+            )
+        elif self.by == "product":
+            what = func.coalesce(Product.name, DealLine.description)
+            query = (
+                query.add_columns(group_value(what).label("grp"))
+                .outerjoin(DealLine, DealLine.deal_id == Deal.id)
+                .outerjoin(Product, Product.id == DealLine.product_id)
+                .distinct()
+            )
+        self._deals = query.subquery("scoped")
+        return self._deals
+
     def key_columns(self) -> list:
-        return [group_value(getattr(Contact, self.by)).label("grp")] if self.by else []
+        return [self.deals().c.grp] if self.by else []
 
     def rank(self, stage) -> Any:
         """1…k for the open stages, k+1 for won, NULL for lost and the unknown."""
@@ -226,24 +231,27 @@ class Scope:
 # ----------------------------------------------------------------- queries
 
 
-def contact_facts(session: Session, scope: Scope) -> list[tuple]:
-    """([group,] current stage, furthest rank, ever lost, contacts, value cents)
-    for every combination present: what all but days and reasons come from."""
-    per_contact = (
+def deal_facts(session: Session, scope: Scope) -> list[tuple]:
+    """([group,] current stage, furthest rank, ever lost, ever open, deals,
+    value cents) for every combination present: what all but days and
+    reasons come from."""
+    d = scope.deals().c
+    in_open = StageChange.to_stage.in_(scope.stages)  # config keeps at least one open stage
+    per_deal = (
         select(
             *scope.key_columns(),
-            Contact.stage.label("stage"),
-            Contact.value_cents.label("value_cents"),
+            d.stage.label("stage"),
+            d.value_cents.label("value_cents"),
             func.max(scope.rank(StageChange.to_stage)).label("history_top"),
             func.max(case((StageChange.to_stage == LOST, 1), else_=0)).label("history_lost"),
+            func.max(case((in_open, 1), else_=0)).label("history_open"),
         )
-        .select_from(Contact)
-        .outerjoin(StageChange, StageChange.contact_id == Contact.id)
-        .where(*scope.conditions())
-        .group_by(Contact.id)
+        .select_from(scope.deals())
+        .outerjoin(StageChange, StageChange.deal_id == d.id)
+        .group_by(*scope.key_columns(), d.id, d.stage, d.value_cents)
         .subquery()
     )
-    c = per_contact.c
+    c = per_deal.c
     current = scope.rank(c.stage)
     top = case(
         (c.history_top.is_(None), current),
@@ -251,27 +259,33 @@ def contact_facts(session: Session, scope: Scope) -> list[tuple]:
         else_=c.history_top,
     )
     ever_lost = case((c.stage == LOST, 1), (c.history_lost == 1, 1), else_=0)
+    now_open = c.stage.in_(scope.stages)
+    ever_open = case((now_open, 1), (c.history_open == 1, 1), else_=0)
     facts = select(
         *(c[k] for k in scope.keys), c.stage, top.label("top"), ever_lost.label("ever_lost"),
-        c.value_cents,
+        ever_open.label("ever_open"), c.value_cents,
     ).subquery()  # fmt: skip
     value = func.coalesce(func.sum(facts.c.value_cents), 0)
-    return grouped(session, facts, [*scope.keys, "stage", "top", "ever_lost"], value)
+    return grouped(session, facts, [*scope.keys, "stage", "top", "ever_lost", "ever_open"], value)
 
 
 def _stints(scope: Scope) -> Any:
     """Finished stints: (group, stage, days) per stage change that was left."""
+    d = scope.deals().c
     moves = (
         select(
             *scope.key_columns(),
             StageChange.to_stage.label("stage"),
             StageChange.at.label("entered_at"),
             func.lead(StageChange.at)
-            .over(partition_by=StageChange.contact_id, order_by=(StageChange.at, StageChange.id))
+            .over(
+                partition_by=[*scope.key_columns(), StageChange.deal_id],
+                order_by=(StageChange.at, StageChange.id),
+            )
             .label("left_at"),
         )
-        .join(Contact, Contact.id == StageChange.contact_id)
-        .where(*scope.conditions())
+        .select_from(scope.deals())
+        .join(StageChange, StageChange.deal_id == d.id)
         .subquery()
     )
     m = moves.c
@@ -287,16 +301,18 @@ def _stints(scope: Scope) -> Any:
 
 
 def _cycles(scope: Scope) -> Any:
-    """(group, days) per currently won contact: created_at → first move into won."""
+    """(group, days) per currently won deal: created_at → first move into won."""
+    d = scope.deals().c
     won = (
         select(
             *scope.key_columns(),
-            Contact.created_at.label("created_at"),
+            d.created_at.label("created_at"),
             func.min(StageChange.at).label("won_at"),
         )
-        .join(StageChange, StageChange.contact_id == Contact.id)
-        .where(*scope.conditions(), Contact.stage == WON, StageChange.to_stage == WON)
-        .group_by(Contact.id)
+        .select_from(scope.deals())
+        .join(StageChange, StageChange.deal_id == d.id)
+        .where(d.stage == WON, StageChange.to_stage == WON)
+        .group_by(*scope.key_columns(), d.id, d.created_at)
         .subquery()
     )
     w = won.c
@@ -304,44 +320,12 @@ def _cycles(scope: Scope) -> Any:
     return select(*(w[k] for k in scope.keys), days).subquery()
 
 
-def _lost_reasons(session: Session, scope: Scope) -> list[tuple]:
-    reason = func.coalesce(func.nullif(Contact.lost_reason, sql_text("")), sql_text(UNKNOWN_REASON))
-    lost = (
-        select(*scope.key_columns(), reason.label("reason"))
-        .where(*scope.conditions(), Contact.stage == LOST)
-        .subquery()
-    )
-    return grouped(session, lost, [*scope.keys, "reason"])
-
-
-def mean_and_median(session: Session, rows: Any, keys: list[str], value: str) -> list[tuple]:
-    """(keys…, count, mean, median) of rows.c[value] per keys, all in SQL: the
-    median averages the one or two middle rows of a row_number() window."""
-    part = [rows.c[k] for k in keys]
-    ranked = select(
-        *part,
-        rows.c[value].label("v"),
-        func.row_number().over(partition_by=part or None, order_by=rows.c[value]).label("pos"),
-        func.count().over(partition_by=part or None).label("size"),
-    ).subquery()
-    r = ranked.c
-    middle = or_(r.pos == (r.size + 1) // 2, r.pos == (r.size + 2) // 2)
-    grouping = [r[k] for k in keys]
-    query = select(*grouping, func.count(), func.avg(r.v), func.avg(case((middle, r.v))))
-    if grouping:
-        query = query.group_by(*grouping)
-    return [
-        (*row[: len(keys)], row[-3], _float(row[-2]), _float(row[-1]))
-        for row in session.execute(query).all()
-        if row[-3]
-    ]
-
-
-def grouped(session: Session, rows: Any, keys: list[str], *aggregates) -> list[tuple]:
-    """(keys…, count, aggregates…) per distinct keys of the subquery `rows`."""
-    columns = [rows.c[k] for k in keys]
-    query = select(*columns, func.count(), *aggregates).group_by(*columns)
-    return [tuple(row) for row in session.execute(query)]
+def _counted(session: Session, scope: Scope, column: str, missing: str) -> list[tuple]:
+    """Currently lost deals counted by a text column (missing/empty → `missing`)."""
+    d = scope.deals().c
+    key = func.coalesce(func.nullif(d[column], sql_text("")), sql_text(missing))
+    lost = select(*scope.key_columns(), key.label("key")).where(d.stage == LOST).subquery()
+    return grouped(session, lost, [*scope.keys, "key"])
 
 
 def _with_group(scope: Scope, rows) -> list[tuple]:
@@ -349,31 +333,39 @@ def _with_group(scope: Scope, rows) -> list[tuple]:
     return [tuple(row) if scope.by else ("", *row) for row in rows]
 
 
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 # ---------------------------------------------------------------- assembly
 
 
-def closed_counts(stages: list[str], facts: list[tuple]) -> dict[str, tuple[int, int]]:
-    """{open stage: (won, lost)} among currently closed contacts that reached
-    it, from ungrouped contact_facts rows."""
-    return {
-        stage: tuple(
-            sum(n for now, top, _lost, n, _v in facts if now == closed and (top or 0) >= i)
+def win_probabilities(
+    stages: list[str], facts: list[tuple]
+) -> tuple[dict[str, Fraction | None], list[str]]:
+    """({open stage: P(win | stage)}, fallback stages) from ungrouped
+    deal_facts rows: see the module's definitions."""
+    won = sum(n for now, _t, _l, _o, n, _v in facts if now == WON)
+    lost = sum(n for now, _t, _l, _o, n, _v in facts if now == LOST)
+    overall = Fraction(won, won + lost) if won + lost else None
+    probabilities: dict[str, Fraction | None] = {}
+    fallback = []
+    for i, stage in enumerate(stages, start=1):
+        w, l_ = (
+            sum(n for now, top, _l, ever_open, n, _v in facts
+                if now == closed and ever_open and (top or 0) >= i)
             for closed in (WON, LOST)
-        )
-        for i, stage in enumerate(stages, start=1)
-    }
+        )  # fmt: skip
+        if w + l_ >= MIN_CLOSED:
+            probabilities[stage] = Fraction(w, w + l_)
+        else:
+            probabilities[stage] = overall
+            fallback.append(stage)
+    return probabilities, fallback
 
 
-def forecast_cents(value_cents: dict[str, int], closed: dict[str, tuple[int, int]]) -> int:
+def forecast_cents(value_cents: dict[str, int], probabilities: dict[str, Fraction | None]) -> int:
     """Σ value in stage × P(win | stage), exactly, rounded to the cent."""
     total = Fraction(0)
-    for stage, (won, lost) in closed.items():
-        if won + lost:
-            total += Fraction(value_cents.get(stage, 0) * won, won + lost)
+    for stage, p in probabilities.items():
+        if p is not None:
+            total += value_cents.get(stage, 0) * p
     return round(total)
 
 
@@ -381,18 +373,18 @@ def _rate(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def _assemble(stages, facts, stints, cycles, reasons) -> FunnelFigures:
-    """One funnel from its groups' rows of the four queries."""
+def _assemble(stages, facts, stints, cycles, reasons, lost_from) -> FunnelFigures:
+    """One funnel from its group's rows of the five queries."""
     order = [*stages, WON]
     current, value = Counter(), Counter()
-    for stage, _top, _lost, n, cents in facts:
+    for stage, _top, _lost, _open, n, cents in facts:
         current[stage] += n
         value[stage] += int(cents)
     reached = {
-        stage: sum(n for _s, top, _l, n, _v in facts if (top or 0) >= i)
+        stage: sum(n for _s, top, _l, _o, n, _v in facts if (top or 0) >= i)
         for i, stage in enumerate(order, start=1)
     }
-    reached[LOST] = sum(n for _s, _t, ever_lost, n, _v in facts if ever_lost)
+    reached[LOST] = sum(n for _s, _t, ever_lost, _o, n, _v in facts if ever_lost)
     days = {stage: (mean, median) for stage, _n, mean, median in stints}
     rows = tuple(
         StageFigures(
@@ -404,6 +396,8 @@ def _assemble(stages, facts, stints, cycles, reasons) -> FunnelFigures:
     )  # fmt: skip
     won, lost = current[WON], current[LOST]
     _n, cycle_mean, cycle_median = cycles[0] if cycles else (0, None, None)
+    place = {stage: i for i, stage in enumerate(stages)}
+    probabilities, _fallback = win_probabilities(stages, facts)
     return FunnelFigures(
         stages=rows,
         won=won,
@@ -412,5 +406,11 @@ def _assemble(stages, facts, stints, cycles, reasons) -> FunnelFigures:
         avg_cycle_days=cycle_mean,
         median_cycle_days=cycle_median,
         lost_reasons=dict(sorted(reasons, key=lambda item: (-item[1], item[0]))),
-        forecast_cents=forecast_cents({s: value[s] for s in stages}, closed_counts(stages, facts)),
+        lost_at_stage=dict(
+            sorted(
+                lost_from,
+                key=lambda item: (place.get(item[0], len(place)), item[0] == NO_VALUE, item[0]),
+            )
+        ),  # fmt: skip
+        forecast_cents=forecast_cents({s: value[s] for s in stages}, probabilities),
     )

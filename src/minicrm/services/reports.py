@@ -6,17 +6,22 @@ Trashed contacts, and their interactions, are left out everywhere.
 
 Definitions (also in the README):
 
-- forecast: each open contact's value × P(win | its current stage), with P
-  from all closed history (see funnel.py). Its expected close is when it
-  entered its current stage plus `days_to_win` of that stage: the average,
-  over currently won contacts that were in the stage, of the days from their
-  last entry into it to their first move into won. The expected close falls
-  in a local calendar month; a date already past counts in the current month,
-  one beyond the 12-month horizon as "later", and a stage no won contact ever
-  passed through gives "(no history)".
+- forecast: each open deal's value × P(win | its current stage), with P
+  and the fallback stages as in funnel.py (closed deals with a known path;
+  fewer than 10 through a stage: the overall win rate). A deal with an
+  expected_close falls in that calendar month. Without one, its expected
+  close is when it entered its current stage plus `days_to_win` of that
+  stage: the average, over currently won deals that were in the stage, of
+  the days from their last entry into it to their first move into won, in a
+  local calendar month. A date already past counts in the current month, one
+  beyond the 12-month horizon as "later", and a stage no won deal ever
+  passed through gives "(no history)". Owners are the deals' owners.
 - activity: interactions by their own owner (who logged them) and kind, per
   ISO week (Monday 00:00 local time), the current week and the N-1 before.
-- segments: customers are contacts with purchase interactions whose amounts
+- segments: revenue is counted once per sale: every purchase interaction
+  with an amount (at its time), and each live won deal with no purchase
+  linked to it (interaction.deal_id) for its value, at its closed_at, to its
+  contact. Customers are contacts whose purchases
   sum above zero. ABC tiers: customers by revenue, highest first (ties by
   id); A while the revenue before a customer is under 80 % of the total, B
   under 95 %, else C. RFM scores 1–5 are quintiles of rank: score = 1 +
@@ -28,23 +33,36 @@ Definitions (also in the README):
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, literal_column, select
+from sqlalchemy import Date, and_, case, func, literal, literal_column, select
 from sqlmodel import Session
 
 from minicrm.dates import start_of_day, wall_clock
 from minicrm.errors import UserError
-from minicrm.models import WON, Contact, Interaction, StageChange, UTCDateTime, cents_to_major
+from minicrm.models import (
+    WON,
+    Contact,
+    Deal,
+    Interaction,
+    StageChange,
+    UTCDateTime,
+    cents_to_major,
+)
 from minicrm.services import config
-from minicrm.services.funnel import (
-    Scope,
+from minicrm.services.funnel import Scope, deal_facts, forecast_cents, win_probabilities
+from minicrm.services.sales.segments import (  # re-exported: segments live there
+    SEGMENTS,
+    Customer,
+    Segment,
+    SegmentsReport,
+    Tier,
+    segments_report,
+)
+from minicrm.services.sales.sql import (
     as_json,
-    closed_counts,
-    contact_facts,
     days_between,
-    forecast_cents,
     group_order,
     group_value,
     grouped,
@@ -54,12 +72,6 @@ from minicrm.services.funnel import (
 HORIZON_MONTHS = 12
 LATER, NO_HISTORY = "later", "(no history)"
 MAX_WEEKS = 104
-TOP_CUSTOMERS = 10
-SEGMENTS = ("champions", "loyal", "promising", "needs attention", "at risk", "hibernating")
-
-
-def _share(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
 
 
 # ---------------------------------------------------------------- forecast
@@ -85,6 +97,7 @@ class ForecastLine:
 class ForecastReport:
     currency: str
     win_probability: dict[str, float | None]
+    fallback_stages: tuple[str, ...]
     days_to_win: dict[str, float | None]
     owners: tuple[ForecastLine, ...]
     months: tuple[ForecastLine, ...]
@@ -93,6 +106,7 @@ class ForecastReport:
     def to_json(self) -> dict[str, Any]:
         return {
             "win_probability": dict(self.win_probability),
+            "fallback_stages": list(self.fallback_stages),
             "days_to_win": dict(self.days_to_win),
             "owners": [line.to_json("owner") for line in self.owners],
             "months": [line.to_json("month") for line in self.months],
@@ -103,46 +117,45 @@ class ForecastReport:
 
 
 def forecast_report(session: Session, *, now: datetime | None = None) -> ForecastReport:
-    """Open value weighted by P(win | current stage), per owner and per month."""
+    """Open deals' value weighted by P(win | current stage), per owner and month."""
     now = now or datetime.now(UTC)
     stages = config.open_stages(session)
-    closed = closed_counts(stages, contact_facts(session, Scope(stages)))
+    probabilities, fallback = win_probabilities(stages, deal_facts(session, Scope(stages)))
     days_to_win = _days_to_win(session, stages)
-    starts, labels = _month_starts(now, config.local_zone_of(session))
-    month = _expected_month(days_to_win, starts, labels)
-    open_contacts = (
+    starts, labels, firsts = _month_starts(now, config.local_zone_of(session))
+    month = _expected_month(days_to_win, starts, labels, firsts)
+    open_deals = (
         select(
-            group_value(Contact.owner).label("owner"),
-            Contact.stage.label("stage"),
+            group_value(Deal.owner).label("owner"),
+            Deal.stage.label("stage"),
             month.label("month"),
-            Contact.value_cents.label("value_cents"),
+            Deal.value_cents.label("value_cents"),
         )
-        .where(Contact.deleted_at.is_(None), Contact.stage.in_(stages))
+        .where(Deal.deleted_at.is_(None), Deal.stage.in_(stages))
         .subquery()
     )
-    value = func.coalesce(func.sum(open_contacts.c.value_cents), 0)
-    rows = grouped(session, open_contacts, ["owner", "stage", "month"], value)
+    value = func.coalesce(func.sum(open_deals.c.value_cents), 0)
+    rows = grouped(session, open_deals, ["owner", "stage", "month"], value)
     month_order = {label: i for i, label in enumerate([*labels, LATER, NO_HISTORY])}
     return ForecastReport(
         currency=config.get_setting(session, "currency") or "USD",
-        win_probability={
-            s: (w / (w + lost) if w + lost else None) for s, (w, lost) in closed.items()
-        },
+        win_probability={s: (None if p is None else float(p)) for s, p in probabilities.items()},
+        fallback_stages=tuple(fallback),
         days_to_win=days_to_win,
-        owners=_lines(rows, 0, closed, sorted_by=group_order),
-        months=_lines(rows, 2, closed, sorted_by=month_order.__getitem__),
-        total=_line("total", rows, closed),
+        owners=_lines(rows, 0, probabilities, sorted_by=group_order),
+        months=_lines(rows, 2, probabilities, sorted_by=month_order.__getitem__),
+        total=_line("total", rows, probabilities),
     )
 
 
 def _days_to_win(session: Session, stages: list[str]) -> dict[str, float | None]:
     """{open stage: mean days from the last entry into it to the first win},
-    over currently won contacts that were in it before winning."""
+    over currently won deals that were in it before winning."""
     first_won = (
-        select(StageChange.contact_id, func.min(StageChange.at).label("won_at"))
-        .join(Contact, Contact.id == StageChange.contact_id)
-        .where(Contact.deleted_at.is_(None), Contact.stage == WON, StageChange.to_stage == WON)
-        .group_by(StageChange.contact_id)
+        select(StageChange.deal_id, func.min(StageChange.at).label("won_at"))
+        .join(Deal, Deal.id == StageChange.deal_id)
+        .where(Deal.deleted_at.is_(None), Deal.stage == WON, StageChange.to_stage == WON)
+        .group_by(StageChange.deal_id)
         .subquery()
     )
     entries = (
@@ -151,9 +164,9 @@ def _days_to_win(session: Session, stages: list[str]) -> dict[str, float | None]
             func.max(StageChange.at).label("entered_at"),
             first_won.c.won_at,
         )
-        .join(first_won, first_won.c.contact_id == StageChange.contact_id)
+        .join(first_won, first_won.c.deal_id == StageChange.deal_id)
         .where(StageChange.to_stage.in_(stages), StageChange.at <= first_won.c.won_at)
-        .group_by(StageChange.contact_id, StageChange.to_stage, first_won.c.won_at)
+        .group_by(StageChange.deal_id, StageChange.to_stage, first_won.c.won_at)
         .subquery()
     )
     e = entries.c
@@ -165,8 +178,9 @@ def _days_to_win(session: Session, stages: list[str]) -> dict[str, float | None]
     return {s: (float(found[s]) if found.get(s) is not None else None) for s in stages}
 
 
-def _month_starts(now: datetime, zone) -> tuple[list[datetime], list[str]]:
-    """Local month starts (as UTC) from this month to the horizon, and labels."""
+def _month_starts(now: datetime, zone) -> tuple[list[datetime], list[str], list[date]]:
+    """Local month starts (as UTC) from this month to the horizon, their
+    labels, and the same starts as calendar days."""
     first = now.astimezone(zone).date().replace(day=1)
     days = [first]
     for _ in range(HORIZON_MONTHS):
@@ -174,36 +188,45 @@ def _month_starts(now: datetime, zone) -> tuple[list[datetime], list[str]]:
     starts = [
         wall_clock(datetime.combine(d, datetime.min.time()), zone).astimezone(UTC) for d in days
     ]
-    return starts, [d.strftime("%Y-%m") for d in days[:-1]]
+    return starts, [d.strftime("%Y-%m") for d in days[:-1]], days
 
 
-def _expected_month(days_to_win: dict[str, float | None], starts, labels) -> Any:
-    """A CASE giving each open contact its expected month: entered + D < M(i+1)
-    is written entered < M(i+1) − D, so no date arithmetic is needed in SQL."""
-    entered = func.coalesce(Contact.stage_entered_at, Contact.created_at)
-    whens = []
+def _expected_month(days_to_win: dict[str, float | None], starts, labels, firsts) -> Any:
+    """A CASE giving each open deal its expected month: its expected_close's
+    month when set (a past date: this month); else entered + D, written
+    entered < M(i+1) − D, so no date arithmetic is needed in SQL."""
+    close = Deal.expected_close
+    whens = [
+        (close < literal(end, Date()), sql_text(label))
+        for label, end in zip(labels, firsts[1:], strict=True)
+    ]
+    whens.append((close.is_not(None), sql_text(LATER)))
+    entered = func.coalesce(Deal.stage_entered_at, Deal.created_at)
     for stage, days in days_to_win.items():
         if days is None:
             continue
         shift = timedelta(days=days)
         for label, end in zip(labels, starts[1:], strict=True):
             bound = literal(end - shift, UTCDateTime())
-            whens.append((and_(Contact.stage == stage, entered < bound), sql_text(label)))
-        whens.append((Contact.stage == stage, sql_text(LATER)))
-    return case(*whens, else_=sql_text(NO_HISTORY)) if whens else sql_text(NO_HISTORY)
+            whens.append((and_(Deal.stage == stage, entered < bound), sql_text(label)))
+        whens.append((Deal.stage == stage, sql_text(LATER)))
+    return case(*whens, else_=sql_text(NO_HISTORY))
 
 
-def _line(label: str, rows, closed) -> ForecastLine:
+def _line(label: str, rows, probabilities) -> ForecastLine:
     value: Counter = Counter()
     for _owner, stage, _month, _count, cents in rows:
         value[stage] += int(cents)
     open_count = sum(row[3] for row in rows)
-    return ForecastLine(label, open_count, sum(value.values()), forecast_cents(value, closed))
+    weighted = forecast_cents(value, probabilities)
+    return ForecastLine(label, open_count, sum(value.values()), weighted)
 
 
-def _lines(rows, column: int, closed, *, sorted_by) -> tuple[ForecastLine, ...]:
+def _lines(rows, column: int, probabilities, *, sorted_by) -> tuple[ForecastLine, ...]:
     labels = sorted({row[column] for row in rows}, key=sorted_by)
-    return tuple(_line(label, [r for r in rows if r[column] == label], closed) for label in labels)
+    return tuple(
+        _line(label, [r for r in rows if r[column] == label], probabilities) for label in labels
+    )
 
 
 # ---------------------------------------------------------------- activity
@@ -274,148 +297,7 @@ def activity_report(
     )
 
 
-# ---------------------------------------------------------------- segments
-
-
-@dataclass(frozen=True)
-class Tier:
-    tier: str
-    customers: int
-    revenue_cents: int
-    revenue_share: float | None
-    customer_share: float | None
-
-
-@dataclass(frozen=True)
-class Segment:
-    segment: str
-    customers: int
-    revenue_cents: int
-    recency: float  # mean scores
-    frequency: float
-    monetary: float
-
-
-@dataclass(frozen=True)
-class Customer:
-    id: int
-    name: str
-    revenue_cents: int
-    purchases: int
-    last_purchase_at: datetime
-    tier: str
-    recency: int
-    frequency: int
-    monetary: int
-    segment: str
-    rfm: str  # "553": R, F and M side by side
-
-
-@dataclass(frozen=True)
-class SegmentsReport:
-    currency: str
-    customers: int
-    revenue_cents: int
-    tiers: tuple[Tier, ...]
-    segments: tuple[Segment, ...]
-    top_customers: tuple[Customer, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in as_json(self).items() if k != "currency"}
-
-
-def segments_report(session: Session) -> SegmentsReport:
-    """ABC value tiers and RFM segments of the customers, from purchases."""
-    labelled = _labelled_customers()
-    c = labelled.c
-    scores = (func.sum(c.revenue), func.sum(c.r), func.sum(c.f), func.sum(c.m))
-    rows = grouped(session, labelled, ["tier", "segment"], *scores)
-    customers, revenue = (sum(int(row[i]) for row in rows) for i in (2, 3))
-
-    def sums(column: int, name: str) -> list[int]:  # customers, revenue, R, F, M
-        return [sum(int(r[i]) for r in rows if r[column] == name) for i in range(2, 7)]
-
-    tiers = tuple(
-        Tier(name, n, cents, _share(cents, revenue), _share(n, customers))
-        for name in "ABC"
-        for n, cents, *_scores in [sums(0, name)]
-    )
-    segments = tuple(
-        Segment(name, n, cents, r / n, f / n, m / n)
-        for name in SEGMENTS
-        for n, cents, r, f, m in [sums(1, name)]
-        if n
-    )
-    top = session.execute(
-        select(c.id, Contact.name, c.revenue, c.purchases, c.last_at, c.tier, c.r, c.f, c.m,
-               c.segment)
-        .join(Contact, Contact.id == c.id)
-        .order_by(c.revenue.desc(), c.id)
-        .limit(TOP_CUSTOMERS)
-    ).all()  # fmt: skip
-    return SegmentsReport(
-        currency=config.get_setting(session, "currency") or "USD",
-        customers=customers,
-        revenue_cents=revenue,
-        tiers=tiers,
-        segments=segments,
-        top_customers=tuple(
-            Customer(*row[:2], int(row[2]), *row[3:], rfm=f"{row[6]}{row[7]}{row[8]}")
-            for row in top
-        ),
-    )
-
-
-def _labelled_customers() -> Any:
-    """One row per customer: revenue, purchases, last purchase, tier, R/F/M, segment."""
-    amount = Interaction.amount_cents
-    customers = (
-        select(
-            Interaction.contact_id.label("id"),
-            func.sum(amount).label("revenue"),
-            func.count().label("purchases"),
-            func.max(Interaction.at).label("last_at"),
-        )
-        .join(Contact, Contact.id == Interaction.contact_id)
-        .where(Contact.deleted_at.is_(None), Interaction.kind == "purchase", amount.is_not(None))
-        .group_by(Interaction.contact_id)
-        .having(func.sum(amount) > 0)
-        .subquery()
-    )
-    c = customers.c
-    size = func.count().over()
-
-    def quintile(order) -> Any:
-        return (
-            literal_column("1")
-            + (literal_column("5") * (func.rank().over(order_by=order) - literal_column("1")))
-            // size
-        )
-
-    scored = select(
-        c.id, c.revenue, c.purchases, c.last_at,
-        (func.sum(c.revenue).over(order_by=(c.revenue.desc(), c.id), rows=(None, 0)) - c.revenue)
-        .label("before"),
-        func.sum(c.revenue).over().label("total"),
-        quintile(c.last_at).label("r"), quintile(c.purchases).label("f"),
-        quintile(c.revenue).label("m"),
-    ).subquery()  # fmt: skip
-    s = scored.c
-    hundred = literal_column("100")
-    tier = case(
-        (s.before * hundred < s.total * literal_column("80"), sql_text("A")),
-        (s.before * hundred < s.total * literal_column("95"), sql_text("B")),
-        else_=sql_text("C"),
-    )
-    segment = case(
-        (and_(s.r >= 4, s.f >= 4), sql_text("champions")),
-        (and_(s.r >= 3, s.f >= 3), sql_text("loyal")),
-        (s.r >= 4, sql_text("promising")),
-        (s.f >= 3, sql_text("at risk")),
-        (s.r <= 2, sql_text("hibernating")),
-        else_=sql_text("needs attention"),
-    )
-    return select(
-        s.id, s.revenue, s.purchases, s.last_at, s.r, s.f, s.m,
-        tier.label("tier"), segment.label("segment"),
-    ).subquery()  # fmt: skip
+__all__ = [
+    "SEGMENTS", "Customer", "Segment", "SegmentsReport", "Tier", "segments_report",
+    "activity_report", "forecast_report",
+]  # fmt: skip

@@ -7,9 +7,17 @@ from sqlalchemy import func, insert, literal, select, update
 from sqlmodel import Session
 
 from minicrm.errors import UserError, ValidationError
-from minicrm.models import LOST, WON, Contact, ContactRead, StageChange
+from minicrm.models import LOST, WON, Contact, ContactRead, Deal, DealRead, StageChange
 from minicrm.services import config
-from minicrm.services.contacts import read_contact, read_contacts, record_stage_move, resolve_ref
+from minicrm.services.contacts import read_contact, resolve_ref
+from minicrm.services.deals.records import (
+    CLOSED,
+    deal_to_move,
+    mirror_current_deal,
+    mirror_current_deals,
+    open_deal,
+    record_deal_move,
+)
 
 LOST_REASONS = ("no budget", "no need", "wrong contact", "went elsewhere")
 
@@ -23,24 +31,34 @@ def move_stage(
     at: datetime | None = None,
     now: datetime | None = None,
 ) -> ContactRead:
-    """Move a contact to `stage` (forwards, backwards or skipping), recording
-    the move at `at` (default now). Moving to lost needs a reason."""
+    """Move a contact's deal to `stage` (forwards, backwards or skipping),
+    recording the move at `at` (default now). Moving to lost needs a reason.
+
+    The one-deal shortcut: the deal is the contact's only open one, else its
+    most recent (reopened); a contact without a deal gets one in `stage`;
+    several open deals are an error naming them."""
     now = now or datetime.now(UTC)
     at = at or now
     contact = resolve_ref(session, ref, for_update=True)
     target = config.normalize_stage(session, stage)
     reason = (reason or "").strip() or None
-    if target == contact.stage:
-        raise UserError(f"#{contact.id} {contact.name} is already in {target}")
     if target == LOST and not reason:
         raise ValidationError(
             f"moving to lost needs a reason: --reason, e.g. {', '.join(LOST_REASONS)}",
             field="lost_reason",
         )
-    _check_move_time(session, contact, at, now)
-    old_stage = contact.stage
-    contact.stage = target
-    record_stage_move(session, contact, old_stage, at, reason)
+    deal = deal_to_move(session, contact)
+    if deal is None:
+        if at > now:
+            raise ValidationError("--at is in the future; record a move once it has happened")
+        open_deal(
+            session, title=contact.name, stage=target, contact_id=contact.id,
+            company_id=contact.company_id, owner=contact.owner, source=contact.source,
+            lost_reason=reason, now=at,
+        )  # fmt: skip
+    else:
+        move_deal(session, deal, target, reason=reason, at=at, now=now, who=contact.name)
+    mirror_current_deal(session, contact)
     contact.updated_at = now
     contact.version += 1
     session.flush()
@@ -50,16 +68,42 @@ def move_stage(
     return read_contact(session, contact)
 
 
-def _check_move_time(session: Session, contact: Contact, at: datetime, now: datetime) -> None:
+def move_deal(
+    session: Session,
+    deal: Deal,
+    target: str,
+    *,
+    reason: str | None,
+    at: datetime,
+    now: datetime,
+    who: str | None = None,
+) -> None:
+    """Move one deal to the (normalised) stage `target`, booked at `at`."""
+    if target == deal.stage:
+        raise UserError(f"{_deal_label(deal, who)} is already in {target}")
+    _check_move_time(session, deal, at, now)
+    old_stage = deal.stage
+    deal.stage = target
+    record_deal_move(session, deal, old_stage, at, reason)
+    deal.updated_at = now
+    deal.version += 1
+    session.flush()
+
+
+def _deal_label(deal: Deal, who: str | None) -> str:
+    return f"#{deal.contact_id} {who}" if who else f"deal #{deal.id} {deal.title}"
+
+
+def _check_move_time(session: Session, deal: Deal, at: datetime, now: datetime) -> None:
     if at > now:
         raise ValidationError("--at is in the future; record a move once it has happened")
     last = session.execute(
-        select(func.max(StageChange.at)).where(StageChange.contact_id == contact.id)
+        select(func.max(StageChange.at)).where(StageChange.deal_id == deal.id)
     ).scalar()
     if last is not None and at < last:
         since = last.isoformat(timespec="minutes")
         raise ValidationError(
-            f"--at is before this contact's last stage change ({since}); "
+            f"--at is before this deal's last stage change ({since}); "
             "the funnel history must stay in order"
         )
 
@@ -84,34 +128,52 @@ def change_stages(
 
 
 def _move_all(session: Session, stages: list[str], target: str, now: datetime) -> None:
+    """Every live deal in a dropped stage moves to `target`, each move booked."""
     from minicrm.services.scoring import recompute_scores
 
-    in_dropped = Contact.stage.in_(stages)
-    moved = session.execute(select(Contact.id).where(in_dropped)).scalars().all()
+    in_dropped = Deal.stage.in_(stages)
+    contact_ids = [
+        cid
+        for cid in session.execute(select(Deal.contact_id).where(in_dropped).distinct()).scalars()
+        if cid is not None
+    ]
     session.execute(
         insert(StageChange).from_select(
-            ["contact_id", "from_stage", "to_stage", "at", "reason"],
+            ["deal_id", "contact_id", "from_stage", "to_stage", "at", "reason"],
             select(
-                Contact.id, Contact.stage, literal(target), literal(now, StageChange.at.type),
-                literal("stage list changed"),
+                Deal.id, Deal.contact_id, Deal.stage, literal(target),
+                literal(now, StageChange.at.type), literal("stage list changed"),
             ).where(in_dropped),
         )
     )  # fmt: skip
+    closed_at = literal(now, Deal.closed_at.type) if target in CLOSED else None
+    session.execute(
+        update(Deal)
+        .where(in_dropped)
+        .values(
+            stage=target, stage_entered_at=now, closed_at=closed_at, updated_at=now,
+            version=Deal.version + 1,
+        )
+    )  # fmt: skip
+    mirror_current_deals(session, contact_ids)
     session.execute(
         update(Contact)
-        .where(in_dropped)
-        .values(stage=target, stage_entered_at=now, updated_at=now, version=Contact.version + 1)
+        .where(Contact.id.in_(contact_ids))
+        .values(updated_at=now, version=Contact.version + 1)
     )
     session.flush()
-    recompute_scores(session, moved, now=now)
+    recompute_scores(session, contact_ids, now=now)
 
 
 @dataclass
 class PipelineColumn:
+    """A stage on the board: its live deals' count and value, and the
+    best-scored few as deal cards."""
+
     stage: str
     count: int = 0
     value_cents: int = 0
-    top: list[ContactRead] = field(default_factory=list)
+    top: list[DealRead] = field(default_factory=list)
 
     def to_json(self) -> dict:
         from minicrm.models import cents_to_major
@@ -121,29 +183,44 @@ class PipelineColumn:
             "count": self.count,
             "value": cents_to_major(self.value_cents),
             "top": [
-                {"id": c.id, "name": c.name, "score": c.score, "value": c.value} for c in self.top
+                {
+                    "id": d.id,
+                    "title": d.title,
+                    "company": d.company,
+                    "contact_id": d.contact_id,
+                    "contact_name": d.contact_name,
+                    "score": d.score,
+                    "value": d.value,
+                    "expected_close": d.expected_close.isoformat() if d.expected_close else None,
+                }
+                for d in self.top
             ],
         }
 
 
 def pipeline(session: Session, *, top: int = 3) -> list[PipelineColumn]:
     """One column per stage (open stages in order, then won and lost): how
-    many live contacts, their total value, and the best-scored few."""
+    many live deals, their total value, and the best-scored few (ties: the
+    oldest deal first)."""
+    from minicrm.services.deals.reading import read_deals
+
     columns = {stage: PipelineColumn(stage) for stage in config.all_stages(session)}
-    alive = Contact.deleted_at.is_(None)
+    alive = Deal.deleted_at.is_(None)
     totals = session.execute(
-        select(Contact.stage, func.count(), func.coalesce(func.sum(Contact.value_cents), 0))
+        select(Deal.stage, func.count(), func.coalesce(func.sum(Deal.value_cents), 0))
         .where(alive)
-        .group_by(Contact.stage)
+        .group_by(Deal.stage)
     )
     for stage, count, value in totals:
         if stage in columns:
             columns[stage].count, columns[stage].value_cents = count, value
+    if top <= 0:
+        return list(columns.values())
     ranked = (
         select(
-            Contact.id,
+            Deal.id,
             func.row_number()
-            .over(partition_by=Contact.stage, order_by=(Contact.score.desc(), Contact.id))
+            .over(partition_by=Deal.stage, order_by=(Deal.score.desc(), Deal.id))
             .label("rank"),
         )
         .where(alive)
@@ -151,15 +228,15 @@ def pipeline(session: Session, *, top: int = 3) -> list[PipelineColumn]:
     )
     best = (
         session.execute(
-            select(Contact)
-            .join(ranked, ranked.c.id == Contact.id)
+            select(Deal)
+            .join(ranked, ranked.c.id == Deal.id)
             .where(ranked.c.rank <= top)
-            .order_by(Contact.stage, Contact.score.desc(), Contact.id)
+            .order_by(Deal.stage, Deal.score.desc(), Deal.id)
         )
         .scalars()
         .all()
     )
-    for contact in read_contacts(session, list(best)):
-        if contact.stage in columns:
-            columns[contact.stage].top.append(contact)
+    for deal in read_deals(session, list(best)):
+        if deal.stage in columns:
+            columns[deal.stage].top.append(deal)
     return list(columns.values())
