@@ -66,12 +66,16 @@ def test_score_ranks_open_leads_with_the_rules_that_made_them(shop):
     listing = shop.json("score")
     assert listing == [
         {"id": 1, "name": "Maria Lopez", "score": 45, "rules": [
-            {"name": "came by referral", "points": 25}, {"name": "vip", "points": 20}]},
+            {"name": "came by referral", "points": 25}, {"name": "vip", "points": 20}],
+         "deal_id": 1, "title": "Maria Lopez"},
         {"id": 3, "name": "Chen Wei", "score": 25, "rules": [
-            {"name": "came by referral", "points": 25}]},
-        {"id": 2, "name": "Bob Stone", "score": 0, "rules": []},
+            {"name": "came by referral", "points": 25}], "deal_id": 3, "title": "Chen Wei"},
+        {"id": 2, "name": "Bob Stone", "score": 0, "rules": [], "deal_id": 2,
+         "title": "Bob Stone"},
     ]  # fmt: skip
-    assert [list(item) for item in listing] == [["id", "name", "score", "rules"]] * 3
+    assert [list(item) for item in listing] == [
+        ["id", "name", "score", "rules", "deal_id", "title"]
+    ] * 3
     table = shop.ok("score").stdout.splitlines()
     assert table[0].split() == ["ID", "Name", "Stage", "Score", "Rules"]
     assert "Maria Lopez" in table[1] and "came by referral +25, vip +20" in table[1]
@@ -90,7 +94,7 @@ def test_score_of_one_contact_and_its_explanation(shop):
     assert shop.json("score", "maria") == [
         {"id": 1, "name": "Maria Lopez", "score": 48, "rules": [
             {"name": "came by referral", "points": 25}, {"name": "engaged lately", "points": 3},
-            {"name": "vip", "points": 20}]},
+            {"name": "vip", "points": 20}], "deal_id": 1, "title": "Maria Lopez"},
     ]  # fmt: skip
     lines = shop.ok("score", "maria", "--explain").stdout.splitlines()
     assert lines[0] == "#1 Maria Lopez (awareness): 48"
@@ -117,7 +121,7 @@ def test_an_unknown_contact_or_model_is_a_user_error(shop):
 def test_nothing_to_score(cli):
     assert cli.json("score") == []
     result = cli.ok("score")
-    assert (result.stdout, result.stderr) == ("", "no open contacts to score\n")
+    assert (result.stdout, result.stderr) == ("", "no open deals to score\n")
 
 
 def test_recompute_reports_what_it_did(shop):
@@ -346,5 +350,38 @@ def test_score_help_stays_light(args):
 def test_rules_help_names_every_field_and_figure():
     from minicrm.services.figures import VOCABULARY
 
-    words = set(score_commands.RULES_EPILOG.replace(".", " ").split())
+    # (dotted names such as contact.city are whole words; a sentence's full stop is not)
+    words = {word.strip(".,()") for word in score_commands.RULES_EPILOG.split()}
     assert set(VOCABULARY.kinds) <= words
+
+
+# ------------------------------------------------------------ deals (issue 11)
+
+
+def test_scores_rank_open_deals_and_a_deal_can_be_explained(shop):
+    shop.ok("deal", "add", "bob", "--title", "Bulk order", "--source", "referral")
+    listing = shop.json("score")
+    assert [(row["id"], row["name"], row["title"], row["score"]) for row in listing] == [
+        (1, "Maria Lopez", "Maria Lopez", 45),
+        (2, "Bob Stone", "Bulk order", 25),
+        (3, "Chen Wei", "Chen Wei", 25),
+        (2, "Bob Stone", "Bob Stone", 0),
+    ]  # fmt: skip  (equal scores: by the contact's name)
+    bulk = listing[1]["deal_id"]
+    assert bulk not in (1, 2, 3)
+    table = shop.ok("score").stdout.splitlines()
+    assert "Bob Stone · Bulk order" in table[2]
+    # the contact shows its current deal's score: the newest open one
+    assert {c["name"]: c["score"] for c in shop.json("list")}["Bob Stone"] == 25
+    lines = shop.ok("score", "--deal", str(bulk), "--explain").stdout.splitlines()
+    assert lines[0] == "#2 Bob Stone (awareness): 25"
+    assert lines[-1] == f"  deal #{bulk} Bulk order"
+    assert shop.ok("score", "bob", "--explain").stdout.splitlines()[-1] == lines[-1]
+    assert shop.json("score", "--deal", "1")[0]["deal_id"] == 1
+    shop.assert_user_error(shop("score", "bob", "--deal", "1"), "not both")
+    shop.assert_user_error(shop("score", "--deal", "999"), "no deal #999")
+
+
+def test_recompute_counts_deals(shop):
+    shop.ok("deal", "add", "bob", "--title", "Bulk order")
+    assert "recomputed 6 scores (0 changed)" in shop.ok("score", "--recompute").stderr

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from minicrm.commands import CrmGroup, root
 from minicrm.commands.score_history import register_backtest, run_history
 from minicrm.db import session_scope
-from minicrm.models import LOST, WON, Contact
+from minicrm.models import LOST, WON, Deal
 from minicrm.services.contacts import ContactInput, add_contact
 from minicrm.services.stages import move_stage
 
@@ -92,7 +92,7 @@ def test_history_json_is_a_list_highest_first(crm, engine):
     fill(engine, won=12, lost=12)
     data = json.loads(crm("score", "show", "--json").stdout)
     assert [row["name"] for row in data] == ["Warm Lead", "Cold Lead"]
-    assert set(data[0]) == {"id", "name", "probability", "factors"}
+    assert set(data[0]) == {"id", "name", "probability", "factors", "deal_id", "title"}
     assert 0.5 < data[0]["probability"] < 1 and 0 < data[1]["probability"] < 0.5
     assert data[0]["factors"][0] == {
         "field": "source",
@@ -127,7 +127,7 @@ def test_closed_ref_and_bad_top_are_user_errors(crm, engine):
     fill(engine, won=12, lost=12)
     result = crm("score", "show", "Closed 0")
     assert result.exit_code == 2 and result.stdout == ""
-    assert "is already won; the history model scores open contacts only" in one_line(result.stderr)
+    assert "is already won; the history model scores open deals only" in one_line(result.stderr)
     result = crm("score", "show", "--top", "0")
     assert result.exit_code == 2
     assert one_line(result.stderr) == "crm: error: --top must be 1 or more"
@@ -137,11 +137,11 @@ def test_cold_start_falls_back_to_rule_scores(crm, engine):
     fill(engine, won=3, lost=2, leads=("Warm Lead", "Cold Lead", "Middle Lead"))
     with session_scope(engine) as session:
         for name, score in (("Warm Lead", 10), ("Cold Lead", 40), ("Middle Lead", 25)):
-            session.execute(update(Contact).where(Contact.name == name).values(score=score))
+            session.execute(update(Deal).where(Deal.title == name).values(score=score))
     result = crm("score", "show")
     assert result.exit_code == 0
     assert one_line(result.stderr) == (
-        "crm: warning: only 5 closed contacts; the history model needs at least 20 "
+        "crm: warning: only 5 closed deals; the history model needs at least 20 "
         "— showing rule scores instead"
     )
     lines = result.stdout.splitlines()
@@ -152,7 +152,7 @@ def test_cold_start_falls_back_to_rule_scores(crm, engine):
     assert [(row["name"], row["score"]) for row in data] == [
         ("Cold Lead", 40), ("Middle Lead", 25),
     ]  # fmt: skip
-    assert set(data[0]) == {"id", "name", "stage", "score"}
+    assert set(data[0]) == {"id", "name", "stage", "score", "deal_id", "title"}
     single = crm("score", "show", "warm")
     assert single.stdout.splitlines()[1].split()[1:] == ["Warm", "Lead", "awareness", "10"]
 
@@ -162,7 +162,7 @@ def test_backtest_prints_the_figures_and_calibration(crm, engine):
     result = crm("score", "backtest")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert out.startswith("Learnt from the 28 contacts closed before 2026-01-29 09:00, ")
+    assert out.startswith("Learnt from the 28 deals closed before 2026-01-29 09:00, ")
     assert "predicted the 12 closed since (50.0% won)." in out
     rows = {line.split()[0]: line.split()[1] for line in out.splitlines()[1:7] if line}
     assert rows["n_train"] == "28" and rows["n_test"] == "12"
@@ -186,7 +186,7 @@ def test_backtest_without_enough_history_says_so_and_exits_0(crm, engine):
     assert result.exit_code == 0
     assert result.stdout == ""
     assert one_line(result.stderr).startswith(
-        "crm: warning: only 20 closed contacts; a backtest needs at least 29"
+        "crm: warning: only 20 closed deals; a backtest needs at least 29"
     )
     data = json.loads(crm("score", "backtest", "--json").stdout)
     assert data["ready"] is False and data["n_test"] == 0

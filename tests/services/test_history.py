@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from minicrm.errors import UserError
-from minicrm.models import LOST, WON, Contact
+from minicrm.models import LOST, WON, Company, Deal, DealLine, Product
 from minicrm.services import config
 from minicrm.services.contacts import ContactInput, add_contact, get_contact, trash_contact
 from minicrm.services.demo import generate_demo
@@ -19,6 +19,7 @@ from minicrm.services.history import (
     FIELDS,
     P_MAX,
     P_MIN,
+    PRODUCT_FIELD,
     TAG_FIELD,
     Example,
     NaiveBayes,
@@ -88,7 +89,7 @@ def test_nineteen_closed_contacts_are_not_enough(session):
     assert result.closed_count == 19
     assert result.scores == []
     assert result.message == (
-        "only 19 closed contacts; the history model needs at least 20 — showing rule scores instead"
+        "only 19 closed deals; the history model needs at least 20 — showing rule scores instead"
     )
 
 
@@ -114,12 +115,12 @@ def test_no_won_contact_at_all_is_not_ready(session):
     lead(session, "Open Lead")
     result = history_scores(session)
     assert not result.ready
-    assert result.message.startswith("no won contacts among the 25 closed ones")
+    assert result.message.startswith("no won deals among the 25 closed ones")
 
 
 def test_no_lost_contact_at_all_is_not_ready(session):
     history(session, won=25, lost=0)
-    assert history_scores(session).message.startswith("no lost contacts among the 25")
+    assert history_scores(session).message.startswith("no lost deals among the 25")
 
 
 def test_trashed_contacts_do_not_count(session):
@@ -273,22 +274,37 @@ def test_now_leaves_out_later_history(session):
     assert history_scores(session, now=T0 + DAY).closed_count == 20
 
 
-def test_factors_name_real_fields_with_the_contacts_own_values(session):
+def test_factors_name_real_fields_with_the_deals_own_values(session):
     generate_demo(session, contacts=300, seed=5, now=NOW)
     result = history_scores(session, top=25)
     assert result.ready and len(result.scores) == 25
     stages = config.open_stages(session)
     for score in result.scores:
-        contact = get_contact(session, score.contact_id)
-        assert contact.stage not in (WON, LOST)
+        deal = session.get(Deal, score.deal_id)
+        contact = get_contact(session, score.contact_id) if deal.contact_id else None
+        company = session.get(Company, deal.company_id) if deal.company_id else None
+        assert deal.stage not in (WON, LOST) and deal.contact_id == score.contact_id
+        products = {
+            p.name
+            for p in session.scalars(
+                select(Product).join(DealLine, DealLine.product_id == Product.id)
+                .where(DealLine.deal_id == deal.id)
+            )
+        }  # fmt: skip
         for factor in score.factors:
-            assert factor.field in (*FIELDS, TAG_FIELD)
+            assert factor.field in (*FIELDS, TAG_FIELD, PRODUCT_FIELD)
             if factor.field == TAG_FIELD:
                 assert factor.value in contact.tags
+            elif factor.field == PRODUCT_FIELD:
+                assert factor.value in products
             elif factor.field == "stage_reached":
                 assert factor.value in stages
-            else:
-                assert getattr(contact, factor.field) == factor.value
+            elif factor.field in ("industry", "region"):
+                own = getattr(company, factor.field, None) or getattr(contact, factor.field)
+                assert own == factor.value
+            else:  # source, owner: the deal's, else its contact's
+                own = getattr(deal, factor.field) or getattr(contact, factor.field)
+                assert own == factor.value
     probabilities = [s.probability for s in result.scores]
     assert probabilities == sorted(probabilities, reverse=True)
 
@@ -371,7 +387,7 @@ def test_backtest_needs_29_closed_contacts(session):
         closed(session, f"Contact {day}", (WON, LOST)[day % 2], at=T0 + day * DAY)
     report = backtest(session)
     assert not report.ready
-    assert report.message.startswith("only 28 closed contacts; a backtest needs at least 29")
+    assert report.message.startswith("only 28 closed deals; a backtest needs at least 29")
     assert report.to_json()["ready"] is False
     closed(session, "Contact 28", WON, at=T0 + 28 * DAY)
     report = backtest(session)
@@ -381,7 +397,7 @@ def test_backtest_needs_29_closed_contacts(session):
 def test_backtest_on_demo_data_is_sane(session):
     generate_demo(session, contacts=400, seed=2, now=NOW)
     closed_count = session.execute(
-        select(func.count()).where(Contact.stage.in_((WON, LOST)), Contact.deleted_at.is_(None))
+        select(func.count()).where(Deal.stage.in_((WON, LOST)), Deal.deleted_at.is_(None))
     ).scalar_one()
     report = backtest(session, now=NOW)
     assert report.ready
@@ -397,3 +413,63 @@ def test_backtest_on_demo_data_is_sane(session):
     assert set(data["calibration"][0]) == {
         "lower", "upper", "count", "mean_predicted", "observed_win_rate",
     }  # fmt: skip
+
+
+# ------------------------------------------------------------ deals (issue 11)
+
+
+def test_every_closed_deal_is_an_example_with_its_products(session):
+    from minicrm.services.deals.records import open_deal, record_deal_move
+
+    tiles = Product(name="Floor Tiles", name_key="floortiles", price_cents=100,
+                    created_at=T0, updated_at=T0)  # fmt: skip
+    session.add(tiles)
+    session.flush()
+    repeat = lead(session, "Repeat buyer", source="referral")
+    for i in range(24):  # one contact, 24 closed deals: 12 with tiles won, 12 without lost
+        outcome = WON if i % 2 == 0 else LOST
+        deal = open_deal(session, title=f"Order {i}", stage="interest", contact_id=repeat.id,
+                         now=T0 - DAY)  # fmt: skip
+        if outcome == WON:
+            session.add(DealLine(deal_id=deal.id, product_id=tiles.id, quantity=1,
+                                 unit_price_cents=100, total_cents=100))  # fmt: skip
+        old, deal.stage = deal.stage, outcome
+        record_deal_move(session, deal, old, T0 + i * DAY, "no need" if outcome == LOST else None)
+    pitch = open_deal(session, title="Tiles pitch", stage="interest", contact_id=repeat.id,
+                      now=T0 + 30 * DAY)  # fmt: skip
+    session.add(DealLine(deal_id=pitch.id, product_id=tiles.id, quantity=2,
+                         unit_price_cents=100, total_cents=200))  # fmt: skip
+    session.flush()
+    result = history_scores(session)
+    assert result.ready and (result.won_count, result.lost_count) == (12, 12)
+    # the contact's first deal (opened by add_contact) and the pitch are open
+    by_deal = {s.deal_id: s for s in result.scores}
+    assert set(by_deal) == {pitch.id, repeat.id}
+    product = [f for f in by_deal[pitch.id].factors if f.field == PRODUCT_FIELD]
+    assert [(f.value, round(f.log_odds_contribution, 4)) for f in product] == [
+        ("Floor Tiles", round(math.log1p(12 / 5), 4)),
+    ]  # fmt: skip
+    assert by_deal[pitch.id].probability > by_deal[repeat.id].probability
+    data = by_deal[pitch.id].to_json()
+    assert (data["id"], data["name"], data["deal_id"], data["title"]) == (
+        repeat.id, "Repeat buyer", pitch.id, "Tiles pitch",
+    )  # fmt: skip
+    assert [s.deal_id for s in history_scores(session, deal_id=pitch.id).scores] == [pitch.id]
+    # REF means the contact's current deal: its newest open one
+    assert [s.deal_id for s in history_scores(session, ref=repeat.id).scores] == [pitch.id]
+
+
+def test_industry_comes_from_the_company_else_the_contact(session):
+    for i in range(10):
+        closed(session, f"Won {i}", WON, company="Retail Co", industry="food")
+        closed(session, f"Lost {i}", LOST, industry="retail")
+    session.execute(
+        Company.__table__.update().where(Company.name == "Retail Co").values(industry="retail")
+    )
+    with_company = lead(session, "In company", company="Retail Co", industry="food")
+    result = history_scores(session)
+    assert result.won_count == result.lost_count == 10
+    (score,) = [s for s in result.scores if s.contact_id == with_company.id]
+    # every closed deal says industry retail (company's, else contact's): no signal
+    industry = [f for f in score.factors if f.field == "industry"]
+    assert [(f.value, round(f.log_odds_contribution, 6)) for f in industry] == [("retail", 0.0)]

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from minicrm.errors import ValidationError
-from minicrm.models import Contact, FollowUp, Interaction
+from minicrm.models import Contact, Deal, FollowUp, Interaction
 from minicrm.services import scoring
 from minicrm.services.contacts import (
     ContactChanges,
@@ -214,6 +214,8 @@ def test_figures_are_counted_in_their_windows(session):
         "days_since_last_interaction": 0,
         "days_in_stage": 100,
         "days_since_created": 100,
+        "days_to_close": None,  # new with deals: no expected close date
+        "lines_count": 0,  # new with deals: no deal lines
         "purchases_total": 150.25,
         "purchases_count": 3,
         "open_followups": 2,
@@ -302,6 +304,7 @@ def test_explain_lists_each_rule_with_its_points_and_what_it_read(session, rules
             {"name": "referral", "points": 25}, {"name": "engaged", "points": 3},
             {"name": "vip", "points": 20},
         ],
+        "deal_id": scored.deal_id, "title": "Maria Lopez",
     }  # fmt: skip
     assert scored.to_json(figures=True)["figures"]["interactions_30d"] == 1
 
@@ -389,16 +392,17 @@ def test_recompute_in_batches_gives_what_one_by_one_gives(session, rules, monkey
         for _ in range(rng.randint(0, 5)):
             log(session, f"C{n}", rng.randint(0, 40))
     expected = {s.id: s.score for s in (explain(session, f"C{n}", now=NOW) for n in range(10))}
-    session.execute(update(Contact).values(score=-999))
+    session.execute(update(Deal).values(score=-999))
     trash_contact(session, "C3", now=NOW)  # trashed contacts are kept current too
     done = recompute_scores(session, now=NOW)
     assert (done.scored, done.changed) == (10, 10)
-    stored = dict(session.execute(select(Contact.id, Contact.score)).all())
+    stored = dict(session.execute(select(Deal.contact_id, Deal.score)).all())
     assert stored == expected
 
 
 def test_recompute_only_the_contacts_asked_for(session, rules):
     ids = [add(session, name, source="referral").id for name in ("A", "B", "C")]
+    session.execute(update(Deal).values(score=0))
     session.execute(update(Contact).values(score=0))
     done = recompute_scores(session, [ids[0], ids[2], ids[0]], now=NOW)
     assert (done.scored, done.changed) == (2, 2)
@@ -441,3 +445,167 @@ def test_list_sorted_by_score_follows_the_scores(session, rules):
     add(session, "Dee", source="referral", tags=["vip"])
     listed = [(c.name, c.score) for c in list_contacts(session, sort="score")]
     assert listed == [("Dee", 45), ("Ana", 25), ("Ben", 20), ("Cy", 3)]
+
+
+# ------------------------------------------------------------ deals (issue 11)
+
+DEAL_RULES = """
+[[rule]]
+name = "madrid"
+when = "contact.city == 'Madrid'"
+points = 7
+
+[[rule]]
+name = "retail company"
+when = "company.industry == 'retail'"
+points = 11
+
+[[rule]]
+name = "closing soon"
+when = "days_to_close <= 30"
+points = 13
+
+[[rule]]
+name = "per line"
+per = "lines_count"
+points = 2
+max = 5
+
+[[rule]]
+name = "big"
+when = "value >= 1000"
+points = 100
+"""
+
+
+def deal_rules(session):
+    load_rules(session, DEAL_RULES, now=NOW)
+
+
+def second_deal(session, contact_id, title, **fields):
+    from minicrm.services.deals.records import open_deal
+
+    deal = open_deal(session, title=title, stage="interest", contact_id=contact_id,
+                     now=NOW - DAY, **fields)  # fmt: skip
+    scoring.refresh_deal_scores(session, [deal.id], now=NOW)
+    return deal
+
+
+def test_contact_and_company_fields(session):
+    from minicrm.models import Company
+
+    deal_rules(session)
+    madrid = add(session, "Ana", city="Madrid", company="Shop SL")
+    add(session, "Ben", city="Paris", company="Other")
+    session.execute(update(Company).where(Company.name == "Shop SL").values(industry="Retail"))
+    recompute_scores(session, now=NOW)
+    hits = {h.name: h.used for h in explain(session, madrid.id, now=NOW).rules}
+    assert hits == {
+        "madrid": {"contact.city": "Madrid"},
+        "retail company": {"company.industry": "Retail"},
+    }
+    assert stored_score(session, madrid.id) == 18
+
+
+def test_days_to_close_and_lines_count(session):
+    from minicrm.models import DealLine, Product
+
+    deal_rules(session)
+    contact = add(session, "Ana")
+    deal = session.scalars(select(Deal).where(Deal.contact_id == contact.id)).one()
+    deal.expected_close = (NOW + 30 * DAY).date()
+    product = Product(name="Tiles", name_key="tiles", price_cents=100, created_at=NOW,
+                      updated_at=NOW)  # fmt: skip
+    session.add(product)
+    session.flush()
+    for _ in range(3):
+        session.add(DealLine(deal_id=deal.id, product_id=product.id, quantity=1,
+                             unit_price_cents=100, total_cents=100))  # fmt: skip
+    session.flush()
+    scored = scoring.explain_deal(session, deal.id, now=NOW)
+    assert scored.figures["days_to_close"] == 30 and scored.figures["lines_count"] == 3
+    assert {h.name: h.points for h in scored.rules} == {"closing soon": 13, "per line": 5}
+    later = scoring.explain_deal(session, deal.id, now=NOW + 31 * DAY)
+    assert later.figures["days_to_close"] == -1  # overdue: negative
+    assert "closing soon" in {h.name for h in later.rules}  # -1 <= 30
+    deal.expected_close = (NOW + 31 * DAY).date()
+    session.flush()
+    assert {h.name for h in scoring.explain_deal(session, deal.id, now=NOW).rules} == {"per line"}
+
+
+def test_a_contact_with_two_open_deals_has_two_scores(session):
+    deal_rules(session)
+    contact = add(session, "Ana", value="10")
+    first = session.scalars(select(Deal).where(Deal.contact_id == contact.id)).one()
+    second = second_deal(session, contact.id, "Big one", value_cents=500_000)
+    assert session.get(Deal, first.id).score == 0
+    assert session.get(Deal, second.id).score == 100
+    assert stored_score(session, contact.id) == 100  # the newest open deal is current
+    ranked = top_scores(session, now=NOW)
+    assert [(s.deal_id, s.id, s.score, s.title) for s in ranked] == [
+        (second.id, contact.id, 100, "Big one"), (first.id, contact.id, 0, "Ana"),
+    ]  # fmt: skip
+    assert explain(session, contact.id, now=NOW).deal_id == second.id
+    # closing the current deal makes the other one current again
+    from minicrm.services.stages import move_deal
+
+    move_deal(session, session.get(Deal, second.id), "lost", reason="no budget", at=NOW, now=NOW)
+    scoring.refresh_score(session, contact.id, now=NOW)
+    assert stored_score(session, contact.id) == 0
+
+
+def test_refresh_score_rescores_every_live_deal_of_the_contact(session, rules):
+    contact = add(session, "Ana")
+    other = second_deal(session, contact.id, "Second")
+    session.execute(update(Deal).values(score=-5))
+    session.execute(update(Contact).values(score=-5))
+    assert scoring.refresh_score(session, contact.id, now=NOW) == 0
+    assert set(session.scalars(select(Deal.score)).all()) == {0}
+    assert session.get(Deal, other.id).score == 0
+
+
+def test_a_deal_without_a_contact(session, rules):
+    from minicrm.services.deals.records import open_deal
+
+    deal = open_deal(session, title="Walk-in order", stage="interest", source="referral",
+                     now=NOW)  # fmt: skip
+    (facts,) = facts_for(session, [deal.id], now=NOW)
+    assert (facts.contact_id, facts.name, facts.tags) == (None, None, frozenset())
+    assert facts.values["interactions_30d"] == 0 and facts.values["open_followups"] == 0
+    assert facts.values["name"] is None and facts.values["source"] == "referral"
+    scored = scoring.explain_deal(session, deal.id, now=NOW)
+    assert scored.score == 25
+    assert scored.to_json() == {
+        "id": None, "name": None, "score": 25, "rules": [{"name": "referral", "points": 25}],
+        "deal_id": deal.id, "title": "Walk-in order",
+    }  # fmt: skip
+    assert recompute_scores(session, now=NOW).scored == 1
+    assert [s.deal_id for s in top_scores(session, now=NOW)] == [deal.id]
+
+
+def test_recompute_for_some_contacts_scores_all_their_deals(session, rules):
+    ana = add(session, "Ana", source="referral")
+    second_deal(session, ana.id, "Second")
+    add(session, "Ben", source="referral")
+    session.execute(update(Deal).values(score=0))
+    done = recompute_scores(session, [ana.id], now=NOW)
+    assert (done.scored, done.changed) == (2, 2)
+    assert stored_score(session, ana.id) == 25
+
+
+def test_the_known_names_include_deal_contact_and_company_fields():
+    from minicrm.services.figures import VOCABULARY
+
+    for name in ("contact.city", "company.industry", "expected_close", "days_to_close",
+                 "lines_count", "contact.source", "company.name"):  # fmt: skip
+        assert VOCABULARY.kind_of(name) is not None, name
+    with pytest.raises(
+        RuleError, match=r"unknown name 'contact.ctiy' \(did you mean 'contact.city'"
+    ):
+        parse_rules("[[rule]]\nname = 'r'\nwhen = \"contact.ctiy == 'x'\"\npoints = 1\n")
+    with pytest.raises(RuleError, match="unknown name 'company.industri'.*'company.industry'"):
+        parse_rules("[[rule]]\nname = 'r'\nwhen = \"company.industri == 'x'\"\npoints = 1\n")
+    with pytest.raises(RuleError, match="lines_count is a number"):
+        parse_rules("[[rule]]\nname = 'r'\nwhen = \"lines_count > 'x'\"\npoints = 1\n")
+    with pytest.raises(RuleError, match="per names an unknown figure.*days_to_close"):
+        parse_rules("[[rule]]\nname = 'r'\nper = 'contact.cty'\npoints = 1\n")

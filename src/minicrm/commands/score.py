@@ -32,9 +32,10 @@ class ScoreGroup(TyperGroup):
 app = typer.Typer(
     cls=ScoreGroup,
     help=(
-        "Lead scores from your rules. `crm score` ranks the open leads; "
-        "`crm score REF --explain` shows why one lead scores what it does. "
-        "Options: --top N, --explain, --recompute, --model rules|history, --json "
+        "Lead scores from your rules, one per deal. `crm score` ranks the open deals; "
+        "`crm score REF --explain` shows why a contact's current deal scores what it does "
+        "(`--deal ID` names a deal). "
+        "Options: --top N, --explain, --deal ID, --recompute, --model rules|history, --json "
         "(details: `crm score show --help`)."
     ),
     subcommand_metavar="[REF] | COMMAND [ARGS]...",
@@ -52,7 +53,11 @@ def show(
     explain: Annotated[
         bool, typer.Option("--explain", help="Each rule's points and the figures it read.")
     ] = False,
-    top: Annotated[int, typer.Option("--top", "-n", help="How many leads to rank.")] = 10,
+    deal: Annotated[
+        int | None,
+        typer.Option("--deal", metavar="ID", help="Score this deal (not REF's current one)."),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", "-n", help="How many deals to rank.")] = 10,
     recompute: Annotated[
         bool, typer.Option("--recompute", help="Recompute every cached score first.")
     ] = False,
@@ -61,14 +66,17 @@ def show(
     ] = "rules",
     json_: Json = False,
 ) -> None:
-    """Ranked open leads, or one lead's score and the rules that made it."""
+    """Ranked open deals, or one deal's score and the rules that made it
+    (REF: the contact's current deal; --deal ID: that deal)."""
     from minicrm.errors import UserError
 
     model = model.strip().lower()
     if model not in MODELS:
         raise UserError(f"unknown model {model!r}; choose rules or history")
     if top < 1:
-        raise UserError("--top needs a number of contacts, 1 or more")
+        raise UserError("--top needs a number of deals, 1 or more")
+    if ref is not None and deal is not None:
+        raise UserError("give a contact REF or --deal ID, not both")
     if recompute:
         _recompute_all(ctx)
     if model == "history":
@@ -77,11 +85,14 @@ def show(
         from minicrm.commands.score_history import run_history
 
         def rule_scores() -> None:
-            _show_rule_scores(ctx, ref=ref, explain=explain, top=top, json_=json_)
+            _show_rule_scores(ctx, ref=ref, deal=deal, explain=explain, top=top, json_=json_)
 
-        run_history(ctx, ref=ref, explain=explain, top=top, json_=json_, fallback=rule_scores)
+        chosen = {"deal": deal} if deal is not None else {}  # (older builds take no deal)
+        run_history(
+            ctx, ref=ref, explain=explain, top=top, json_=json_, fallback=rule_scores, **chosen
+        )
         return
-    _show_rule_scores(ctx, ref=ref, explain=explain, top=top, json_=json_)
+    _show_rule_scores(ctx, ref=ref, deal=deal, explain=explain, top=top, json_=json_)
 
 
 def _recompute_all(ctx: typer.Context) -> None:
@@ -100,30 +111,57 @@ def _recompute_all(ctx: typer.Context) -> None:
 
 
 def _show_rule_scores(
-    ctx: typer.Context, *, ref: str | None, explain: bool, top: int, json_: bool
+    ctx: typer.Context,
+    *,
+    ref: str | None,
+    explain: bool,
+    top: int,
+    json_: bool,
+    deal: int | None = None,
 ) -> None:
     from minicrm.commands import _output as out
     from minicrm.services import scoring
 
     # A write unit: scores shown are worked out afresh and refresh the cache.
     with unit_of_work(ctx) as session:
-        if ref is not None:
+        if deal is not None:
+            scored = [scoring.explain_deal(session, deal)]
+        elif ref is not None:
             scored = [scoring.explain(session, ref)]
         else:
             scored = scoring.top_scores(session, limit=top)
     if json_:
         out.print_json([s.to_json(figures=explain) for s in scored])
     elif not scored:
-        out.info("no open contacts to score")
+        out.info("no open deals to score")
     elif explain:
         print("\n\n".join(_explanation(s) for s in scored))
-    elif ref is not None:
-        print(f"#{scored[0].id} {scored[0].name}: {scored[0].score}")
+    elif ref is not None or deal is not None:
+        print(f"{_who(scored[0])}: {scored[0].score}")
     else:
         out.print_table(
             ["ID", "Name", "Stage", "Score", "Rules"],
-            ([str(s.id), s.name, s.stage, str(s.score), _rule_list(s)] for s in scored),
+            ([_id(s.id), deal_label(s), s.stage, str(s.score), _rule_list(s)] for s in scored),
         )
+
+
+def _id(value) -> str:
+    return "" if value is None else str(value)
+
+
+def deal_label(scored) -> str:
+    """The contact's name, with the deal's title when that says more."""
+    if scored.name is None:
+        return f"{scored.title} (deal #{scored.deal_id})"
+    if scored.title and scored.title.casefold() != scored.name.casefold():
+        return f"{scored.name} · {scored.title}"
+    return scored.name
+
+
+def _who(scored) -> str:
+    if scored.id is None:
+        return f"deal #{scored.deal_id} {scored.title}"
+    return f"#{scored.id} {scored.name}"
 
 
 def _rule_list(scored) -> str:
@@ -131,7 +169,7 @@ def _rule_list(scored) -> str:
 
 
 def _explanation(scored) -> str:
-    lines = [f"#{scored.id} {scored.name} ({scored.stage}): {scored.score}"]
+    lines = [f"{_who(scored)} ({scored.stage or 'no deal'}): {scored.score}"]
     width = max((len(hit.name) for hit in scored.rules), default=0)
     for hit in scored.rules:
         used = [f"{name} = {_shown(value)}" for name, value in hit.used.items()]
@@ -141,6 +179,10 @@ def _explanation(scored) -> str:
         lines.append("  no rule matches")
     figures = ", ".join(f"{name} {_shown(value)}" for name, value in scored.figures.items())
     lines.append(f"  figures: {figures}")
+    if scored.deal_id is None:
+        lines.append("  no deal: a contact without a deal has no score")
+    else:
+        lines.append(f"  deal #{scored.deal_id} {scored.title}")
     return "\n".join(lines)
 
 
@@ -159,10 +201,16 @@ RULES_EPILOG = (
     "A rule: name, points, and when = a condition and/or per = a figure (points per "
     "unit, capped by max). Conditions: == != < <= > >=, and, or, not, parentheses, "
     "source in ('referral', 'walk-in'), tag('vip'), has(email), numbers, 'text'. "
-    "Fields: name email phone company title city region country industry source stage "
-    "value owner lost_reason extra.KEY. Figures: interactions_30d interactions_90d "
-    "days_since_last_interaction days_in_stage days_since_created purchases_total "
-    "purchases_count open_followups overdue_followups."
+    "A score belongs to a deal. Deal fields: stage value owner source lost_reason "
+    "expected_close ('YYYY-MM-DD'). The deal's contact: name email phone company title city "
+    "region country industry extra.KEY, tag('…'), or contact.FIELD (contact.name "
+    "contact.email contact.phone contact.company contact.title contact.city contact.region "
+    "contact.country contact.industry contact.source contact.owner). Its company: "
+    "company.name company.domain company.email company.phone company.industry company.city "
+    "company.region company.country company.owner. Figures: days_in_stage "
+    "days_since_created days_to_close lines_count (the deal's); interactions_30d "
+    "interactions_90d days_since_last_interaction purchases_total purchases_count "
+    "open_followups overdue_followups (its contact's)."
 )
 
 

@@ -26,32 +26,34 @@ def run_history(
     top: int | None,
     json_: bool,
     fallback: Callable[[], None] | None = None,
+    deal: int | None = None,
 ) -> None:
-    """Print the history-learnt win probability of open contacts, best first
-    (or of the one REF names). Not ready: the reason on stderr, then
-    `fallback()` (the caller's rule-score view) or the cached rule scores."""
+    """Print the history-learnt win probability of open deals, best first
+    (or of REF's current deal, or of deal `deal`). Not ready: the reason on
+    stderr, then `fallback()` (the caller's rule-score view) or the cached
+    rule scores."""
     from minicrm.commands import _output as out
     from minicrm.services.history import history_scores
 
     with unit_of_work(ctx, write=False) as session:
-        result = history_scores(session, ref=ref, top=top)
+        result = history_scores(session, ref=ref, deal_id=deal, top=top)
     if not result.ready:
         out.warn(result.message or "the history model is not ready")
         if fallback is not None:
             fallback()
         else:
-            _show_rule_scores(ctx, ref=ref, top=top, json_=json_)
+            _show_rule_scores(ctx, ref=ref, top=top, json_=json_, deal=deal)
         return
     if json_:
         out.print_json_array(score.to_json() for score in result.scores)
-    elif ref is not None:
+    elif ref is not None or deal is not None:
         _print_one(result.scores[0], result)
     else:
         shown = None if explain else TOP_FACTORS
         out.print_table(
             ["ID", "Name", "Win probability", "Factors" if explain else "Top factors"],
             (
-                [str(s.contact_id), s.name, _percent(s.probability), _factors(s.factors[:shown])]
+                [_id(s.contact_id), _label(s), _percent(s.probability), _factors(s.factors[:shown])]
                 for s in result.scores
             ),
         )
@@ -60,7 +62,8 @@ def run_history(
 def _print_one(score, result) -> None:
     from minicrm.commands import _output as out
 
-    print(f"#{score.contact_id} {score.name}: {_percent(score.probability)} chance to win")
+    deal = f" · deal #{score.deal_id} {score.title}" if score.contact_id is not None else ""
+    print(f"{_who(score)}{deal}: {_percent(score.probability)} chance to win")
     print(
         f"Base rate {_percent(result.base_rate)} "
         f"({result.won_count} won, {result.lost_count} lost); what moved it:"
@@ -79,6 +82,25 @@ def _print_one(score, result) -> None:
     )
 
 
+def _id(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _label(score) -> str:
+    """The contact's name, with the deal's title when that says more."""
+    if score.name is None:
+        return f"{score.title} (deal #{score.deal_id})"
+    if score.title and score.title.casefold() != score.name.casefold():
+        return f"{score.name} · {score.title}"
+    return score.name
+
+
+def _who(score) -> str:
+    if score.contact_id is None:
+        return f"deal #{score.deal_id} {score.title}"
+    return f"#{score.contact_id} {score.name}"
+
+
 def _odds_factor(log_odds: float) -> float:
     import math
 
@@ -95,30 +117,32 @@ def _percent(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.1f}%"
 
 
-def _show_rule_scores(ctx: typer.Context, *, ref: str | None, top: int | None, json_: bool):
-    """The rule scores as cached on each contact (kept current by the rules
-    engine), open contacts best first."""
-    from itertools import islice
-
+def _show_rule_scores(
+    ctx: typer.Context,
+    *,
+    ref: str | None,
+    top: int | None,
+    json_: bool,
+    deal: int | None = None,
+):
+    """The rule scores as cached on each deal (kept current by the rules
+    engine), open deals best first; REF: the contact's current deal."""
     from minicrm.commands import _output as out
-    from minicrm.models import LOST, WON
-    from minicrm.services.contacts import get_contact, list_contacts
+    from minicrm.services.history import cached_rule_scores
 
     with unit_of_work(ctx, write=False) as session:
-        if ref is not None:
-            contacts = iter([get_contact(session, ref)])
-        else:
-            live = list_contacts(session, sort="score")
-            contacts = islice((c for c in live if c.stage not in (WON, LOST)), top)
-        if json_:
-            out.print_json_array(
-                {"id": c.id, "name": c.name, "stage": c.stage, "score": c.score} for c in contacts
-            )
-        else:
-            out.print_table(
-                ["ID", "Name", "Stage", "Score"],
-                ([str(c.id), c.name, c.stage, str(c.score)] for c in contacts),
-            )
+        rows = cached_rule_scores(session, ref=ref, deal_id=deal, top=top)
+    if json_:
+        out.print_json_array(
+            {"id": r.contact_id, "name": r.name, "stage": r.stage, "score": r.score,
+             "deal_id": r.deal_id, "title": r.title}
+            for r in rows
+        )  # fmt: skip
+    else:
+        out.print_table(
+            ["ID", "Name", "Stage", "Score"],
+            ([_id(r.contact_id), _label(r), r.stage, str(r.score)] for r in rows),
+        )
 
 
 # ----------------------------------------------------------------- backtest
@@ -133,7 +157,7 @@ def backtest(
     json_: Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")] = False,
 ) -> None:
     """How well the history model predicts: learn from the oldest 70% of
-    closed contacts, predict the newest 30%, compare with what happened."""
+    closed deals, predict the newest 30%, compare with what happened."""
     from minicrm.commands import _output as out
     from minicrm.services.config import local_zone_of
     from minicrm.services.history import backtest as run_backtest
@@ -155,15 +179,15 @@ def _print_backtest(report, zone) -> None:
 
     since = format_local(report.split_at, zone)
     print(
-        f"Learnt from the {report.n_train} contacts closed before {since}, "
+        f"Learnt from the {report.n_train} deals closed before {since}, "
         f"predicted the {report.n_test} closed since ({_percent(report.test_win_rate)} won)."
     )
     auc = "n/a (one outcome only)" if report.auc is None else f"{report.auc:.3f}"
     out.print_table(
         ["Measure", "Value", "For comparison"],
         [
-            ["n_train", str(report.n_train), "closed contacts learnt from"],
-            ["n_test", str(report.n_test), "closed contacts predicted"],
+            ["n_train", str(report.n_train), "closed deals learnt from"],
+            ["n_test", str(report.n_test), "closed deals predicted"],
             [
                 "Accuracy",
                 _percent(report.accuracy),
@@ -175,7 +199,7 @@ def _print_backtest(report, zone) -> None:
     )
     print()
     out.print_table(
-        ["Predicted", "Contacts", "Mean predicted", "Actually won"],
+        ["Predicted", "Deals", "Mean predicted", "Actually won"],
         (
             [
                 f"{b.lower * 100:.0f}–{b.upper * 100:.0f}%",

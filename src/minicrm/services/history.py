@@ -2,15 +2,15 @@
 
 `crm score --model history`: naive Bayes in log-odds form. A lead's log-odds
 of winning are the base rate's plus, for each field it has a value in
-(source, industry, region, owner, the furthest open stage reached, each tag),
-how far that value moves the odds:
+(source, industry, region, owner, the furthest open stage reached, each
+product on it, each tag), how far that value moves the odds:
 
     prior      = ln((W + 1) / (L + 1))                  Laplace, alpha = 1
     p0         = (W + 1) / (W + L + 2)                  the smoothed base rate
     effect(v)  = ln(1 + w_v / (m·p0)) − ln(1 + l_v / (m·(1 − p0)))
     P(win)     = logistic(prior + Σ effect), clipped to [0.001, 0.999]
 
-w_v and l_v count the won and lost contacts with value v. effect(v) is the
+w_v and l_v count the won and lost deals with value v. effect(v) is the
 naive-Bayes likelihood ratio ln P(v|won)/P(v|lost), written by Bayes' rule as
 logit P(won|v) − logit p0 with P(won|v) = (w_v + m·p0) / (w_v + l_v + m): each
 value starts as m = 10 pseudo-contacts at the base rate, so its own record
@@ -21,11 +21,14 @@ never seen on a closed contact, or no value, adds 0. Tags count when present
 only (a shop's tag list is open ended). Odoo's learnt scores show the
 mistakes this avoids: one won lead scoring 91.67 %, leads stuck at 100 %.
 
-Training data are closed contacts (won or lost, not trashed); with fewer than
+Examples are deals: training data are the closed ones (won or lost, not
+trashed), each with its own source and owner (else its contact's), its
+company's industry and region (else its contact's), the furthest stage it
+reached, its products (deal lines) and its contact's tags; with fewer than
 MIN_CLOSED of them, or no won or no lost one, the model is not ready and the
-caller falls back to the rule scores. Contacts are fetched with two queries
-(features with a GROUP BY over the funnel history, and tags); counting and
-scoring run in Python on those rows, one code path for scores and backtest.
+caller falls back to the rule scores. Deals are fetched with three queries
+(features with a GROUP BY over the stage history, tags, products); counting
+and scoring run in Python on those rows, one code path for scores and backtest.
 """
 
 import math
@@ -34,21 +37,23 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
 from sqlmodel import Session
 
 from minicrm.errors import UserError
-from minicrm.models import LOST, WON, Contact, ContactTag, StageChange, Tag
-from minicrm.services import config
+from minicrm.models import LOST, WON, Deal
 from minicrm.services.contacts import resolve_ref
+from minicrm.services.scoring.examples import cached_rule_scores, fetch_examples
+
+__all__ = ["cached_rule_scores", "fetch_examples"]  # (with the names defined here)
 
 FIELDS = ("source", "industry", "region", "owner", "stage_reached")
 TAG_FIELD = "tag"
+PRODUCT_FIELD = "product"  # each product on the deal's lines, like tags
 MIN_CLOSED = 20
 ALPHA = 1.0  # Laplace pseudo-count per class for the base rate
 PRIOR_STRENGTH = 10.0  # m: pseudo-contacts at the base rate behind every value
 P_MIN, P_MAX = 0.001, 0.999  # never certain: shown as 0.1 % … 99.9 %
-TRAIN_TENTHS = 7  # backtest: learn from the oldest 70 % of closed contacts
+TRAIN_TENTHS = 7  # backtest: learn from the oldest 70 % of closed deals
 CALIBRATION_BINS = 5  # 0–20 %, 20–40 % …: few enough to fill on a small shop's data
 MIN_BACKTEST = -(-MIN_CLOSED * 10 // TRAIN_TENTHS)  # 29: 20 to learn from, 9 to test
 
@@ -58,7 +63,7 @@ MIN_BACKTEST = -(-MIN_CLOSED * 10 // TRAIN_TENTHS)  # 29: 20 to learn from, 9 to
 
 @dataclass(frozen=True, slots=True)
 class Factor:
-    field: str  # one of FIELDS or "tag"
+    field: str  # one of FIELDS, "product" or "tag"
     value: str
     log_odds_contribution: float
 
@@ -72,10 +77,15 @@ class Factor:
 
 @dataclass(frozen=True, slots=True)
 class HistoryScore:
-    contact_id: int
-    name: str
+    """One open deal's chance; `contact_id` and `name` are its contact's
+    (None for a deal without one)."""
+
+    contact_id: int | None
+    name: str | None
     probability: float
     factors: list[Factor]  # largest |contribution| first
+    deal_id: int | None = None
+    title: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +93,8 @@ class HistoryScore:
             "name": self.name,
             "probability": round(self.probability, 4),
             "factors": [f.to_json() for f in self.factors],
+            "deal_id": self.deal_id,
+            "title": self.title,
         }
 
 
@@ -93,7 +105,7 @@ class HistoryResult:
     closed_count: int
     won_count: int
     lost_count: int
-    base_rate: float | None  # the smoothed share of closed contacts won
+    base_rate: float | None  # the smoothed share of closed deals won
     scores: list[HistoryScore] = field(default_factory=list)  # highest first
 
     def to_json(self) -> dict[str, Any]:
@@ -117,7 +129,7 @@ class BacktestReport:
     closed_count: int
     n_train: int = 0
     n_test: int = 0
-    split_at: datetime | None = None  # close time of the first test contact
+    split_at: datetime | None = None  # close time of the first test deal
     test_win_rate: float | None = None
     accuracy: float | None = None  # predicted won when P ≥ 0.5
     baseline_guess: str | None = None  # training's majority outcome, won or lost
@@ -146,15 +158,18 @@ def _plain(value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """One contact as the model sees it. Values are (key, shown) pairs, key
+    """One deal as the model sees it. Values are (key, shown) pairs, key
     case-folded so 'Instagram' and 'instagram' count together."""
 
-    contact_id: int
-    name: str
+    contact_id: int | None
+    name: str | None
     won: bool | None  # None: still open
     closed_at: datetime | None
     values: tuple[tuple[str, str] | None, ...]  # one per FIELDS entry
     tags: tuple[str, ...] = ()
+    products: tuple[tuple[str, str], ...] = ()  # (key, shown), one per distinct product
+    deal_id: int | None = None
+    title: str | None = None
 
 
 class NaiveBayes:
@@ -192,6 +207,7 @@ class NaiveBayes:
 
     def factors(self, example: Example) -> list[Factor]:
         shown = [(n, v[1], v[0]) for n, v in zip(FIELDS, example.values, strict=True) if v]
+        shown += [(PRODUCT_FIELD, value, key) for key, value in example.products]
         shown += [(TAG_FIELD, tag, tag) for tag in example.tags]
         factors = [Factor(n, value, self.effect(n, key)) for n, value, key in shown]
         factors.sort(key=lambda f: -abs(f.log_odds_contribution))
@@ -202,6 +218,8 @@ def _features(example: Example) -> Iterable[tuple[str, str]]:
     for name, value in zip(FIELDS, example.values, strict=True):
         if value is not None:
             yield name, value[0]
+    for key, _shown in example.products:
+        yield PRODUCT_FIELD, key
     for tag in example.tags:
         yield TAG_FIELD, tag
 
@@ -213,15 +231,15 @@ def probability(log_odds: float) -> float:
 
 
 def not_ready_reason(won: int, lost: int) -> str | None:
-    """Why a history of `won` and `lost` contacts is too thin to learn from."""
+    """Why a history of `won` and `lost` deals is too thin to learn from."""
     closed = won + lost
     if closed < MIN_CLOSED:
-        return f"only {closed} closed contacts; the history model needs at least {MIN_CLOSED}"
+        return f"only {closed} closed deals; the history model needs at least {MIN_CLOSED}"
     if not won or not lost:
         missing = "won" if not won else "lost"
         return (
-            f"no {missing} contacts among the {closed} closed ones; "
-            "the history model needs both won and lost contacts"
+            f"no {missing} deals among the {closed} closed ones; "
+            "the history model needs both won and lost deals"
         )
     return None
 
@@ -233,23 +251,21 @@ def history_scores(
     session: Session,
     *,
     ref: str | int | None = None,
+    deal_id: int | None = None,
     top: int | None = None,
     now: datetime | None = None,
 ) -> HistoryResult:
-    """The win probability of every open contact (or the one REF names),
-    highest first. `now` ignores history after that moment: stage moves
-    later than `now`, and contacts closed later, are left out."""
+    """The win probability of every open deal (or of the contact REF's
+    current deal, or of deal `deal_id`), highest first. `now` ignores history
+    after that moment: stage moves later than `now`, and deals closed later,
+    are left out."""
     if top is not None and top < 1:
         raise UserError("--top must be 1 or more")
     only_id = None
-    if ref is not None:
-        contact = resolve_ref(session, ref)
-        if contact.stage in (WON, LOST):
-            raise UserError(
-                f"#{contact.id} {contact.name} is already {contact.stage}; "
-                "the history model scores open contacts only"
-            )
-        only_id = contact.id
+    if deal_id is not None:
+        only_id = _open_deal(session, deal_id).id
+    elif ref is not None:
+        only_id = _current_open_deal(session, ref).id
     examples = fetch_examples(session, now=now, only_open_id=only_id)
     closed = [e for e in examples if e.won is not None]
     won = sum(1 for e in closed if e.won)
@@ -260,32 +276,64 @@ def history_scores(
     model = NaiveBayes(closed)
     ranked = sorted(
         ((model.log_odds(e), e) for e in examples if e.won is None),
-        key=lambda pair: (-pair[0], pair[1].contact_id),
+        key=lambda pair: (-pair[0], pair[1].deal_id or 0),
     )
     scores = [
-        HistoryScore(e.contact_id, e.name, probability(log_odds), model.factors(e))
+        HistoryScore(
+            e.contact_id, e.name, probability(log_odds), model.factors(e), e.deal_id, e.title
+        )
         for log_odds, e in ranked[:top]
     ]
     return HistoryResult(True, None, len(closed), won, model.lost, model.base_rate, scores)
 
 
+def _open_deal(session: Session, deal_id: int) -> Deal:
+    from minicrm.errors import NotFoundError
+
+    deal = session.get(Deal, deal_id)
+    if deal is None or deal.deleted_at is not None:
+        raise NotFoundError(f"no deal #{deal_id}")
+    if deal.stage in (WON, LOST):
+        raise UserError(
+            f"deal #{deal.id} {deal.title} is already {deal.stage}; "
+            "the history model scores open deals only"
+        )
+    return deal
+
+
+def _current_open_deal(session: Session, ref: str | int) -> Deal:
+    """The contact's current deal, which must be open."""
+    from minicrm.services.deals.records import current_deal
+
+    contact = resolve_ref(session, ref)
+    deal = current_deal(session, contact.id)
+    if deal is None:
+        raise UserError(f"#{contact.id} {contact.name} has no deal to score")
+    if deal.stage in (WON, LOST):
+        raise UserError(
+            f"#{contact.id} {contact.name} is already {deal.stage}; "
+            "the history model scores open deals only"
+        )
+    return deal
+
+
 def backtest(session: Session, *, now: datetime | None = None) -> BacktestReport:
-    """Learn from the oldest 70 % of closed contacts (by the time they were
-    won or lost), predict the newest 30 %, and measure how well that went."""
+    """Learn from the oldest 70 % of closed deals (by the time they were won
+    or lost), predict the newest 30 %, and measure how well that went."""
     closed = fetch_examples(session, now=now, closed_only=True)
-    closed.sort(key=lambda e: (e.closed_at, e.contact_id))
+    closed.sort(key=lambda e: (e.closed_at, e.deal_id or 0))
     n_train = len(closed) * TRAIN_TENTHS // 10
     train, test = closed[:n_train], closed[n_train:]
     if len(closed) < MIN_BACKTEST:
         message = (
-            f"only {len(closed)} closed contacts; a backtest needs at least {MIN_BACKTEST} "
+            f"only {len(closed)} closed deals; a backtest needs at least {MIN_BACKTEST} "
             f"({MIN_CLOSED} to learn from, the newer rest to test on)"
         )
         return BacktestReport(False, message, len(closed))
     won = sum(1 for e in train if e.won)
     reason = not_ready_reason(won, n_train - won)
     if reason:
-        message = f"in the oldest {TRAIN_TENTHS * 10} % of closed contacts, {reason}"
+        message = f"in the oldest {TRAIN_TENTHS * 10} % of closed deals, {reason}"
         return BacktestReport(False, message, len(closed))
     model = NaiveBayes(train)
     predicted = [probability(model.log_odds(e)) for e in test]
@@ -314,7 +362,7 @@ def backtest(session: Session, *, now: datetime | None = None) -> BacktestReport
 
 def auc(predicted: Sequence[float], actual: Sequence[bool]) -> float | None:
     """Area under the ROC curve by the Mann–Whitney rank formula: the chance
-    that a random won contact was given more than a random lost one, ties
+    that a random won deal was given more than a random lost one, ties
     counting half. None when either outcome is absent."""
     positives = sum(actual)
     negatives = len(actual) - positives
@@ -354,73 +402,3 @@ def calibration(
         )
         for index, rows in enumerate(members)
     ]
-
-
-# -------------------------------------------------------------------- data
-
-
-def fetch_examples(
-    session: Session,
-    *,
-    now: datetime | None = None,
-    only_open_id: int | None = None,
-    closed_only: bool = False,
-) -> list[Example]:
-    """Live contacts with their features: closed ones, and the open ones
-    (all, one, or none). The furthest open stage reached and the time of
-    closing come from one GROUP BY over the funnel history."""
-    stages = config.open_stages(session)
-    stage_index = case({s: i for i, s in enumerate(stages)}, value=StageChange.to_stage)
-    moves = select(
-        StageChange.contact_id,
-        func.max(stage_index).label("reached"),
-        func.max(case((StageChange.to_stage.in_((WON, LOST)), StageChange.at))).label("closed_at"),
-    ).group_by(StageChange.contact_id)
-    if now is not None:
-        moves = moves.where(StageChange.at <= now)
-    moves = moves.subquery()
-    where = [Contact.deleted_at.is_(None)]
-    if only_open_id is not None:
-        where.append(or_(Contact.stage.in_((WON, LOST)), Contact.id == only_open_id))
-    elif closed_only:
-        where.append(Contact.stage.in_((WON, LOST)))
-    connection = session.connection()  # Core rows: no ORM bookkeeping per row
-    tags: dict[int, list[str]] = {}
-    tag_rows = connection.execute(
-        select(ContactTag.contact_id, Tag.name)
-        .join(Tag, Tag.id == ContactTag.tag_id)
-        .join(Contact, Contact.id == ContactTag.contact_id)
-        .where(*where)
-    )
-    for contact_id, tag in tag_rows:
-        tags.setdefault(contact_id, []).append(tag)
-    closed = Contact.stage.in_((WON, LOST))
-    # Only closed contacts need a time (contacts with no recorded move: when
-    # they entered their stage); open ones get NULL and skip date parsing.
-    closed_at = case(
-        (closed, func.coalesce(moves.c.closed_at, Contact.stage_entered_at, Contact.created_at))
-    )
-    columns = (
-        Contact.id, Contact.name, Contact.stage, moves.c.reached, closed_at,
-        Contact.source, Contact.industry, Contact.region, Contact.owner,  # FIELDS order
-    )  # fmt: skip
-    rows = connection.execute(
-        select(*columns).outerjoin(moves, moves.c.contact_id == Contact.id).where(*where)
-    )
-    keys: dict[str, tuple[str, str] | None] = {}  # values repeat: fold each once
-
-    def value(text: str | None) -> tuple[str, str] | None:
-        if text not in keys:
-            shown = (text or "").strip()
-            keys[text] = (shown.casefold(), shown) if shown else None
-        return keys[text]
-
-    examples = []
-    for contact_id, name, stage, reached, closed_at, *fields in rows:
-        won = True if stage == WON else False if stage == LOST else None
-        if now is not None and won is not None and closed_at > now:
-            continue  # closed after `now`: neither history nor an open lead then
-        values = (*map(value, fields), value(stages[reached]) if reached is not None else None)
-        tagged = tuple(sorted(tags[contact_id])) if contact_id in tags else ()
-        examples.append(Example(contact_id, name, won, closed_at, values, tagged))
-    return examples
