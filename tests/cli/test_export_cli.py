@@ -163,3 +163,63 @@ def test_help_does_not_import_icalendar(args):
     loaded = json.loads(result.stderr.strip().splitlines()[-1])
     assert "typer" in loaded
     assert not [name for name in loaded if name.split(".")[0] in ("icalendar", "sqlmodel")]
+
+
+# ------------------------------------------------------------------- deals
+
+
+@pytest.fixture
+def deals(engine):
+    from minicrm.models import Deal, DealLine, Product
+    from minicrm.services.deals.records import open_deal
+
+    with session_scope(engine) as session:
+        add_contact(session, ContactInput(name="=Ann", company="Acme", value="10"), now=NOW)
+        rug = Product(name="Rug", name_key="rug", price_cents=50000, created_at=NOW,
+                      updated_at=NOW)  # fmt: skip
+        session.add(rug)
+        session.flush()
+        deal = open_deal(session, title="-Big rugs", stage="interest", now=NOW, owner="bob",
+                         value_cents=135000)  # fmt: skip
+        session.add(
+            DealLine(
+                deal_id=deal.id,
+                product_id=rug.id,
+                quantity=3,
+                unit_price_cents=50000,
+                discount=10,
+                total_cents=135000,
+            )
+        )
+        gone = open_deal(session, title="Trashed", stage="interest", now=NOW)
+        session.get(Deal, gone.id).deleted_at = NOW
+
+
+def test_deals_as_json_are_the_spec_deal_objects(cli, deals):
+    from minicrm.models import DealRead
+
+    exported = json.loads(cli.ok("export", "deals", "-f", "json").stdout)
+    assert [d["title"] for d in exported] == ["=Ann", "-Big rugs"]  # live ones, by id
+    spec = DealRead(id=1, title="x", stage="s", stage_entered_at=NOW, created_at=NOW,
+                    updated_at=NOW).to_json()  # fmt: skip
+    assert [list(d) for d in exported] == [list(spec)] * 2
+    assert exported[0]["company"] == "Acme" and exported[0]["value"] == 10
+    assert exported[1]["lines"] == [{"id": 1, "product": "Rug", "description": None,
+                                     "quantity": 3, "unit_price": 500, "discount": 10,
+                                     "total": 1350}]  # fmt: skip
+
+
+def test_deals_as_csv_are_formula_safe_with_lines_as_json(cli, deals, tmp_path):
+    import csv
+
+    from minicrm.services.transfer.deal_export import DEAL_COLUMNS
+
+    path = tmp_path / "deals.csv"
+    result = cli.ok("export", "deals", "--format", "csv", "-o", str(path), "--owner", "bob")
+    assert "wrote 1 deal to" in result.stderr
+    raw = path.read_bytes()
+    assert raw.count(b"\r\n") == 2
+    [row] = list(csv.DictReader(raw.decode().splitlines()))
+    assert list(row) == list(DEAL_COLUMNS)
+    assert row["title"] == "'-Big rugs" and row["owner"] == "bob"
+    assert json.loads(row["lines"])[0]["total"] == 1350

@@ -45,9 +45,9 @@ from minicrm.services.vcard import read_vcards
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 GREEK, PERSIAN = "Μαρία Παπαδοπούλου", "سارا احمدی"
 SPEC_CONTACT_KEYS = [
-    "id", "name", "email", "phone", "company", "title", "city", "region", "country", "industry",
-    "source", "stage", "value", "owner", "tags", "notes", "extra", "score", "lost_reason",
-    "created_at", "updated_at",
+    "id", "name", "email", "phone", "company", "company_id", "title", "city", "region",
+    "country", "industry", "source", "stage", "value", "owner", "tags", "notes", "extra",
+    "score", "lost_reason", "open_deals", "created_at", "updated_at",
 ]  # fmt: skip
 STARTERS = ["=", "+", "-", "@", "\t", "\r"]
 
@@ -228,7 +228,7 @@ def test_export_all_carries_what_a_lossless_restore_needs(engine, shop):
     assert sum(f["done_at"] is not None for f in data["followups"]) == 1
     assert [f["overdue"] for f in data["followups"]] == [False, False, False]
     assert list(data["stage_changes"][0]) == [
-        "id", "contact_id", "from_stage", "to_stage", "at", "reason"
+        "id", "contact_id", "deal_id", "from_stage", "to_stage", "at", "reason"
     ]  # fmt: skip
     assert data["settings"] == {"currency": "EUR"}  # stored settings only, not defaults
     assert data["cadences"] == [
@@ -253,7 +253,7 @@ def test_backup_of_an_empty_database_is_valid_json(engine):
         write_all_json(session, out, now=NOW)
     assert json.loads(out.getvalue()) == {
         "contacts": [], "interactions": [], "followups": [], "stage_changes": [],
-        "settings": {}, "cadences": [],
+        "settings": {}, "cadences": [], "companies": [], "products": [], "deals": [],
     }  # fmt: skip
 
 
@@ -274,6 +274,7 @@ def test_backup_restore_backup_gives_back_the_same_file(engine, shop, tmp_path):
     from minicrm.services.json_import import restore_export
 
     later = NOW + timedelta(days=40)  # restored later: nothing may take "now" from the restore
+    add_sales(engine)
     with session_scope(engine, write=False) as session:
         first = io.StringIO()
         write_all_json(session, first, now=later)
@@ -286,3 +287,69 @@ def test_backup_restore_backup_gives_back_the_same_file(engine, shop, tmp_path):
         write_all_json(session, second, now=later)
     fresh.dispose()
     assert second.getvalue() == first.getvalue()
+    data = json.loads(first.getvalue())
+    lone = next(c for c in data["companies"] if c["name"] == "Lone Co")
+    assert (lone["tags"], lone["extra"]) == (["key"], {"size": 3})
+    assert "Ωμέγα" in [c["name"] for c in data["companies"]]
+    assert [p["name"] for p in data["products"]] == ["Rug", "Old rug"]
+    loose = next(d for d in data["deals"] if d["contact_id"] is None)
+    assert (loose["title"], loose["value"], loose["expected_close"]) == (
+        "Rugs for Lone Co",
+        1412.3,
+        "2026-06-30",
+    )
+    assert [
+        (ln["product"], ln["quantity"], ln["unit_price"], ln["discount"], ln["total"])
+        for ln in loose["lines"]
+    ] == [("Rug", 3, 500, 10, 1350), (None, 1, 62.3, 0, 62.3)]
+    assert all(s["deal_id"] for s in data["stage_changes"])
+
+
+def add_sales(engine):
+    """A company with a tag, two products (one archived), and a deal with no
+    contact, with a product line and a free-text line, for the round trip."""
+    from datetime import date
+
+    from minicrm.models import Company, CompanyTag, DealLine, Product, Tag
+    from minicrm.services.deals.records import open_deal
+
+    with session_scope(engine) as session:
+        company = Company(
+            name="Lone Co",
+            name_folded="lone co",
+            industry="retail",
+            extra='{"size": 3}',
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        rug = Product(
+            name="Rug", name_key="rug", code="R1", price_cents=50000, created_at=NOW, updated_at=NOW
+        )
+        old = Product(
+            name="Old rug",
+            name_key="oldrug",
+            price_cents=999,
+            active=False,
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        tag = Tag(name="key")
+        session.add_all([company, rug, old, tag])
+        session.flush()
+        session.add(CompanyTag(company_id=company.id, tag_id=tag.id))
+        deal = open_deal(
+            session,
+            title="Rugs for Lone Co",
+            stage="interest",
+            now=NOW,
+            company_id=company.id,
+            value_cents=141230,
+            expected_close=date(2026, 6, 30),
+            owner="alice",
+        )
+        session.add_all([
+            DealLine(deal_id=deal.id, product_id=rug.id, quantity=3, unit_price_cents=50000,
+                     discount=10, total_cents=135000),
+            DealLine(deal_id=deal.id, description="Delivery", quantity=1,
+                     unit_price_cents=6230, total_cents=6230),
+        ])  # fmt: skip

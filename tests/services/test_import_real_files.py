@@ -1,4 +1,4 @@
-"""Importing files other programs wrote (../shared/data, see its README):
+"""Importing files other programs wrote (tests/data, see its SOURCES.md):
 address-book CSV exports checked against the vCards another program made
 from the same files, and the Maven Analytics CRM sample checked against
 figures computed straight from its CSV."""
@@ -18,14 +18,12 @@ from minicrm.services.contacts import list_contacts
 from minicrm.services.import_files import ImportOptions, import_file
 from minicrm.services.validation import normalize_phone
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"  # copies, see tests/data/SOURCES.md
 CONTACTS_CSV = DATA / "contacts-csv"
 MAVEN = DATA / "maven-crm" / "sales_pipeline.csv"
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 
-needs_data = pytest.mark.skipif(
-    not DATA.is_dir(), reason=f"the shared real-data folder {DATA} is absent"
-)
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"the real-data folder {DATA} is absent")
 
 
 def csv_files() -> list[Path]:

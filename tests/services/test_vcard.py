@@ -12,11 +12,9 @@ from minicrm.errors import UserError
 from minicrm.models import ContactRead
 from minicrm.services.vcard import contacts_to_vcards, read_vcards
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"  # copies, see tests/data/SOURCES.md
 VCARDS, CONTACTS_CSV = DATA / "vcards", DATA / "contacts-csv"
-needs_data = pytest.mark.skipif(
-    not VCARDS.is_dir(), reason=f"shared test data not found at {DATA} (../shared/data)"
-)
+needs_data = pytest.mark.skipif(not VCARDS.is_dir(), reason=f"test data not found at {DATA}")
 JOHN_NOTE_START = 'THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS"'
 IBM = {"email": "john.doe@ibm.com", "company": "IBM", "title": "Money Counter"}
 

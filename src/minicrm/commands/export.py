@@ -19,7 +19,7 @@ from typing import Annotated, BinaryIO
 
 import typer
 
-TARGETS = ("contacts", "followups", "all")
+TARGETS = ("contacts", "followups", "all", "deals")
 FORMATS = ("csv", "vcf", "ics", "json")
 ICS_KINDS = ("todo", "event")
 VCARD_VERSIONS = ("3.0", "4.0")
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
 
 def export(
     ctx: typer.Context,
-    what: Annotated[str, typer.Argument(metavar="WHAT", help="contacts, followups or all.")],
+    what: Annotated[str, typer.Argument(metavar="WHAT", help="contacts, deals, followups or all.")],
     format_: Annotated[
         str | None, typer.Option("--format", "-f", metavar="FMT", help="csv, vcf, ics or json.")
     ] = None,
@@ -63,7 +63,7 @@ def export(
         str, typer.Option("--vcard-version", metavar="3.0|4.0", help="vcf: the vCard version.")
     ] = "3.0",
 ) -> None:
-    """Export data: contacts as csv/vcf/json, everything as json (a lossless
+    """Export data: contacts as csv/vcf/json, deals as csv/json, everything as json (a lossless
     backup), follow-ups as ics for calendar apps."""
     exporter = _exporter_for(what, format_)
     request = ExportRequest(
@@ -143,6 +143,17 @@ def _contacts(ctx: typer.Context, request: ExportRequest, sink: BinaryIO, *, fmt
     return _plural(count, "contact")
 
 
+def _deals(ctx: typer.Context, request: ExportRequest, sink: BinaryIO, *, fmt: str) -> str:
+    """Live deals (one owner's with --owner), SPEC §1a objects, by id."""
+    from minicrm.commands._store import unit_of_work
+    from minicrm.services.transfer import deal_export
+
+    write = deal_export.write_deals_csv if fmt == "csv" else deal_export.write_deals_json
+    with unit_of_work(ctx, write=False) as session, _text(sink) as text:
+        count = write(deal_export.live_deals(session, owner=request.owner), text)
+    return _plural(count, "deal")
+
+
 def _all_json(ctx: typer.Context, request: ExportRequest, sink: BinaryIO) -> str:
     from minicrm.commands._store import unit_of_work
     from minicrm.errors import UserError
@@ -165,6 +176,8 @@ EXPORTERS: dict[tuple[str, str], Exporter] = {
     ("contacts", "csv"): partial(_contacts, fmt="csv"),
     ("contacts", "json"): partial(_contacts, fmt="json"),
     ("contacts", "vcf"): partial(_contacts, fmt="vcf"),
+    ("deals", "csv"): partial(_deals, fmt="csv"),
+    ("deals", "json"): partial(_deals, fmt="json"),
     ("all", "json"): _all_json,
     ("followups", "ics"): _followups_ics,
 }

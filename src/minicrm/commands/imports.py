@@ -18,8 +18,13 @@ def register(app: typer.Typer) -> None:
 
 def import_(
     ctx: typer.Context,
-    file: Annotated[
-        str | None, typer.Argument(metavar="FILE", help="A CSV, vCard (.vcf) or minicrm JSON file.")
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="FILE...",
+            help="A CSV, vCard (.vcf) or minicrm JSON file; or the Maven CRM folder (or its "
+            "four files: accounts, products, sales_teams, sales_pipeline .csv).",
+        ),
     ] = None,
     format_: Annotated[
         str | None,
@@ -63,20 +68,41 @@ def import_(
     """Import contacts from CSV, vCard or a minicrm JSON export; list or undo imports."""
     from minicrm.errors import UserError
 
-    if sum([bool(file), list_, undo is not None]) != 1:
+    if sum([bool(files), list_, undo is not None]) != 1:
         raise UserError("give a FILE to import, or --list, or --undo BATCH")
     if list_:
         _list(ctx, json_)
     elif undo is not None:
         _undo(ctx, undo, force, json_)
     else:
-        _import(ctx, file, format_, map_ or [], dry_run, skip_invalid, on_duplicate, json_)
+        _import(ctx, files, format_, map_ or [], dry_run, skip_invalid, on_duplicate, json_)
 
 
-def _import(ctx, file, format_, mapping, dry_run, skip_invalid, on_duplicate, json_) -> None:
+def _import(ctx, files, format_, mapping, dry_run, skip_invalid, on_duplicate, json_) -> None:
     from minicrm.commands import _output as out
+    from minicrm.errors import UserError
     from minicrm.services.import_files import ImportOptions, import_file
     from minicrm.services.importing import ImportRejected
+    from minicrm.services.transfer.maven import import_maven, maven_files
+
+    paths = [Path(f).expanduser() for f in files]
+    maven = maven_files(paths)
+    if maven is not None:
+        if dry_run or mapping or format_:
+            raise UserError("--dry-run, --map and --format do not apply to the Maven CRM files")
+        with unit_of_work(ctx) as session:
+            report = import_maven(session, maven)
+        if json_:
+            out.print_json(report.to_json())
+            return
+        out.info(
+            f"crm: import #{report.batch_id}: {report.notes[0]} "
+            f"(undo: crm import --undo {report.batch_id})"
+        )
+        return
+    if len(files) > 1:
+        raise UserError("give one FILE (several only as the four Maven CRM files)")
+    file = files[0]
 
     options = ImportOptions(
         format=format_,

@@ -5,7 +5,8 @@ Everything streams into a text file object the caller opens, item by item,
 so 100,000 contacts and a million interactions never sit in memory at once.
 
 `crm export all --format json` is a lossless backup: SPEC §10's five keys,
-plus `cadences`. It carries every contact (trashed ones too, with
+plus `cadences`, `companies`, `products` and `deals` (with their `lines`;
+see services/transfer/backup.py). It carries every contact (trashed ones too, with
 `deleted_at`, and `stage_entered_at`), every interaction and follow-up
 (done ones too) with their `created_at`/`updated_at`, every stage change,
 and the settings stored in the database (defaults are not written; the SMTP
@@ -44,11 +45,14 @@ if TYPE_CHECKING:
 
 # The contact object of SPEC §10, in its documented order: the CSV header.
 CONTACT_COLUMNS = (
-    "id", "name", "email", "phone", "company", "title", "city", "region", "country",
-    "industry", "source", "stage", "value", "owner", "tags", "notes", "extra", "score",
-    "lost_reason", "created_at", "updated_at",
+    "id", "name", "email", "phone", "company", "company_id", "title", "city", "region",
+    "country", "industry", "source", "stage", "value", "owner", "tags", "notes", "extra",
+    "score", "lost_reason", "open_deals", "created_at", "updated_at",
 )  # fmt: skip
-ALL_SECTIONS = ("contacts", "interactions", "followups", "stage_changes", "settings", "cadences")
+ALL_SECTIONS = (
+    "contacts", "interactions", "followups", "stage_changes", "settings", "cadences",
+    "companies", "products", "deals",
+)  # fmt: skip
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BATCH = 1000  # rows fetched per round trip while streaming
 
@@ -280,6 +284,11 @@ def _sections(session: Session, now: datetime) -> Iterator[tuple[str, Any]]:
     yield "stage_changes", _all_stage_changes(session)
     yield "settings", _stored_settings(session)
     yield "cadences", _all_cadences(session)
+    from minicrm.services.transfer import backup
+
+    yield "companies", backup.all_companies(session)
+    yield "products", backup.all_products(session)
+    yield "deals", backup.all_deals(session)
 
 
 def _all_contacts(session: Session) -> Iterator[dict[str, Any]]:

@@ -12,7 +12,7 @@ those contacts unless `force`. A contact purged since is simply gone.
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -22,6 +22,7 @@ from minicrm.errors import NotFoundError, UserError
 from minicrm.models import (
     Contact,
     ContactTag,
+    Deal,
     FollowUp,
     ImportBatch,
     ImportChange,
@@ -29,6 +30,8 @@ from minicrm.models import (
     StageChange,
     Tag,
 )
+from minicrm.services.transfer.bulk import MANIFEST_ID, read_manifest
+from minicrm.services.transfer.undo import changed_deals, undo_manifest
 
 CHUNK = 500
 LISTED = 10
@@ -90,17 +93,22 @@ def undo_batch(
             ImportChange.batch_id == batch_id
         )
     ).all()
+    changes = [c for c in changes if c[0] != MANIFEST_ID]
+    manifest = read_manifest(session, batch_id)
     created = [cid for cid, action, _b in changes if action == "created"]
     before = {cid: json.loads(b) for cid, action, b in changes if action == "updated"}
     alive = _versions(session, created + list(before))
     expected = {cid: 1 for cid in created}
     expected.update((cid, b["contact"]["version"] + 1) for cid, b in before.items())
     touched = _changed_since(session, batch.created_at, alive, expected)
+    touched += changed_deals(session, manifest.get("deals", []), batch.created_at)
     if touched and not force:
         listing = ", ".join(f"#{cid} {name}" for cid, name in touched[:LISTED])
+        deals = any(str(name).startswith("deal ") for _cid, name in touched)
+        what = "record(s)" if deals else "contact(s)"
         more = f" and {len(touched) - LISTED} more" if len(touched) > LISTED else ""
         raise UserError(
-            f"{len(touched)} contact(s) of import #{batch_id} changed since: {listing}{more}; "
+            f"{len(touched)} {what} of import #{batch_id} changed since: {listing}{more}; "
             "undoing would lose those changes (use --force to undo anyway)"
         )
     doomed = [cid for cid in created if cid in alive]
@@ -108,6 +116,8 @@ def undo_batch(
         session.execute(delete(Contact).where(Contact.id.in_(doomed[start : start + CHUNK])))
     restorable = {cid: b for cid, b in before.items() if cid in alive}
     _restore(session, restorable)
+    _restore_deals(session, restorable)
+    undo_manifest(session, manifest)
     batch.undone_at = now
     session.flush()
     gone = len(created) + len(before) - len(doomed) - len(restorable)
@@ -181,3 +191,32 @@ def _restore(session: Session, before: dict[int, dict]) -> None:
     ]
     if links:
         session.execute(insert(ContactTag.__table__), links)
+
+
+def _restore_deals(session: Session, before: dict[int, dict]) -> None:
+    """Each updated contact's deal as it was, and no deal where it had none."""
+    table = Deal.__table__
+    doomed = [state["deal_created"] for state in before.values() if "deal_created" in state]
+    if doomed:
+        session.execute(delete(table).where(table.c.id.in_(doomed)))
+    states = [state["deal"] for state in before.values() if "deal" in state]
+    if not states:
+        return
+    columns = [c for c in table.columns if c.name != "id"]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({c.name: bindparam("b_" + c.name, type_=c.type) for c in columns})
+    )
+    rows = []
+    for deal in states:
+        row = {"b_id": deal["id"]}
+        for column in columns:
+            value = deal.get(column.name)
+            if value is not None and column.name.endswith("_at"):
+                value = datetime.fromisoformat(value)
+            elif value is not None and column.name == "expected_close":
+                value = date.fromisoformat(value)
+            row["b_" + column.name] = value
+        rows.append(row)
+    session.execute(statement, rows)

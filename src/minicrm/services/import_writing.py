@@ -19,11 +19,29 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlmodel import Session
 
-from minicrm.models import LOST, Contact, ContactTag, ImportChange, StageChange, Tag, cents_to_major
+from minicrm.models import (
+    LOST,
+    WON,
+    Contact,
+    ContactTag,
+    Deal,
+    ImportChange,
+    StageChange,
+    Tag,
+    cents_to_major,
+)
 from minicrm.services import config
 from minicrm.services.contacts import dump_extra, tags_of
+from minicrm.services.deals.records import mirror_current_deals
 from minicrm.services.demo import RowWriter, sqlite_bulk_load
 from minicrm.services.import_cleaning import Folder
+from minicrm.services.transfer.bulk import (
+    Companies,
+    deal_ids,
+    sqlite_deal_indexes_paused,
+    write_manifest,
+)
+from minicrm.services.transfer.deal_updates import sync_deals
 
 LOOKUP_CHUNK = 500
 ID_BLOCK = 2_000  # PostgreSQL: ids drawn from the sequence this many at a time
@@ -48,13 +66,18 @@ class BulkWriter:
         self.scorer = _NewContactScorer(session, now)
         self.folder = Folder()
         self._ids: Iterator[int] = self._id_source()
+        self._deal_ids: Iterator[int] = deal_ids(self.connection)
+        self.companies = Companies(session, self.writer)
 
     def stamp(self, value: datetime) -> Any:
         return self.writer.stamp(int(value.timestamp()))
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
-        with sqlite_bulk_load(self.connection, indexes=self.drops_indexes):
+        with (
+            sqlite_bulk_load(self.connection, indexes=self.drops_indexes),
+            sqlite_deal_indexes_paused(self.connection, pause=self.drops_indexes),
+        ):
             yield
 
     def next_id(self) -> int:
@@ -83,12 +106,25 @@ class BulkWriter:
             return
         self._ensure_tags({t for p in creates for t in p.tags})
         stamp, first, tag_ids = self.stamp, self.first_stage, self.tag_ids
-        self.writer.insert(Contact, [self._contact_row(p) for p in creates])
-        self.writer.insert(StageChange, [
-            {"contact_id": p.contact_id, "from_stage": f, "to_stage": t, "at": stamp(at),
-             "reason": reason}
-            for p in creates for f, t, at, reason in history(p, first)
-        ])  # fmt: skip
+        names: dict[str, str] = {}
+        for p in creates:
+            if p.values.get("company"):
+                names.setdefault(self.folder.fold(p.values["company"]), p.values["company"])
+        self.companies.resolve(names, self.now)
+        contacts = [self._contact_row(p) for p in creates]
+        self.writer.insert(Contact, contacts)
+        deals, changes = [], []
+        for p, row in zip(creates, contacts, strict=True):
+            deal_id = next(self._deal_ids)
+            steps = history(p, first)
+            deals.append(self._deal_row(p, row, deal_id, steps))
+            changes += [
+                {"deal_id": deal_id, "contact_id": p.contact_id, "from_stage": f,
+                 "to_stage": t, "at": stamp(at), "reason": reason}
+                for f, t, at, reason in steps
+            ]  # fmt: skip
+        self.writer.insert(Deal, deals)
+        self.writer.insert(StageChange, changes)
         self.writer.insert(ContactTag, [
             {"contact_id": p.contact_id, "tag_id": tag_ids[t]} for p in creates for t in p.tags
         ])  # fmt: skip
@@ -98,10 +134,35 @@ class BulkWriter:
             for p in creates
         ])  # fmt: skip
 
+    def finish(self) -> None:
+        """Record what the import made besides contacts, for undo."""
+        write_manifest(self.session, self.batch_id, {"companies": self.companies.created})
+
+    def _deal_row(self, p, contact: dict, deal_id: int, steps: list) -> dict[str, Any]:
+        stage = contact["stage"]
+        lost_from = steps[-1][0] if stage == LOST else None
+        return {
+            "id": deal_id, "title": contact["name"], "contact_id": p.contact_id,
+            "company_id": contact["company_id"], "stage": stage,
+            "stage_entered_at": contact["stage_entered_at"],
+            "value_cents": contact["value_cents"], "expected_close": None,
+            "closed_at": contact["stage_entered_at"] if stage in (WON, LOST) else None,
+            "lost_reason": contact["lost_reason"] if stage == LOST else None,
+            "lost_at_stage": lost_from if lost_from not in (WON, LOST) else None,
+            "owner": contact["owner"], "source": contact["source"], "score": contact["score"],
+            "notes": None, "extra": None, "created_at": contact["created_at"],
+            "updated_at": self.updated_at, "deleted_at": None, "version": 1,
+        }  # fmt: skip
+
     def _contact_row(self, p) -> dict[str, Any]:
         values = p.values
         row = {"id": p.contact_id, "name": values["name"]}
         row.update((column, values.get(column)) for column in TEXT_COLUMNS)
+        company = self.companies.known.get(self.folder.fold(row["company"])) if row[
+            "company"] else None  # fmt: skip
+        row["company_id"] = company[0] if company else None
+        if company:
+            row["company"] = company[1]
         row["name_folded"], row["search_text"] = self.folder.folded_row(row)
         row.update(
             stage=values["stage"],
@@ -130,7 +191,10 @@ class BulkWriter:
         if not updates:
             return set()
         self._ensure_tags({t for p in updates for t in p.tags})
-        changed = _apply_updates(self.session, self.batch_id, updates, self.tag_ids, self.now)
+        changed = _apply_updates(
+            self.session, self.batch_id, updates, self.tag_ids, self.now, self.companies
+        )
+        mirror_current_deals(self.session, changed)
         recompute_scores(self.session, changed, now=self.now)
         return set(changed)
 
@@ -201,7 +265,7 @@ class _NewContactScorer:
 # ------------------------------------------------------------------ updates
 
 
-def _apply_updates(session, batch_id, updates, tag_ids_by_name, now) -> list[int]:
+def _apply_updates(session, batch_id, updates, tag_ids_by_name, now, companies) -> list[int]:
     ids = sorted({p.target for p in updates})
     created_here = set(
         session.execute(
@@ -230,9 +294,17 @@ def _apply_updates(session, batch_id, updates, tag_ids_by_name, now) -> list[int
             if tag not in have:
                 have.append(tag)
                 new_tags.append({"contact_id": cid, "tag_id": tag_ids_by_name[tag]})
+    folder = Folder()
+    names = {folder.fold(s["company"]): s["company"] for s in states.values() if s["company"]}
+    companies.resolve(names, now)
+    for state in states.values():
+        company = companies.of(state["company"])
+        state["company_id"] = company[0] if company else None
+        if company:
+            state["company"] = company[1]
     changed = [cid for cid in ids if states[cid] != original[cid] or any(
         link["contact_id"] == cid for link in new_tags)]  # fmt: skip
-    folder = Folder()
+    deals_before = sync_deals(session, changed, original, states, moves, now)
     for cid in changed:
         state = states[cid]
         state["name_folded"], state["search_text"] = folder.folded_row(state)
@@ -254,7 +326,8 @@ def _apply_updates(session, batch_id, updates, tag_ids_by_name, now) -> list[int
     added = _insert_moves(session, moves)
     records = [
         {"batch_id": batch_id, "contact_id": cid, "action": "updated",
-         "before": json.dumps({**before[cid], "stage_changes_added": added.get(cid, [])},
+         "before": json.dumps({**before[cid], **deals_before.get(cid, {}),
+                               "stage_changes_added": added.get(cid, [])},
                               ensure_ascii=False, sort_keys=True)}
         for cid in changed if cid in before
     ]  # fmt: skip

@@ -171,6 +171,7 @@ def import_rows(
         raise ImportRejected(report)
     if writer:
         changed = writer.update(updates)
+        writer.finish()
         report.updated = len(changed)
         unchanged = sum(p.target not in changed for p in updates)
         if unchanged:

@@ -21,12 +21,17 @@ from sqlmodel import Session
 from minicrm.errors import UserError, ValidationError
 from minicrm.models import (
     Cadence,
+    Company,
+    CompanyTag,
     Contact,
     ContactTag,
+    Deal,
+    DealLine,
     FollowUp,
     ImportBatch,
     ImportChange,
     Interaction,
+    Product,
     Setting,
     StageChange,
 )
@@ -36,11 +41,16 @@ from minicrm.services.demo import sqlite_bulk_load
 from minicrm.services.import_cleaning import Folder
 from minicrm.services.importing import ImportRejected, ImportReport
 from minicrm.services.interactions import normalize_kind
+from minicrm.services.transfer import backup
+from minicrm.services.transfer.bulk import write_manifest
 from minicrm.services.validation import clean_text, money_to_cents, normalize_tag
 from minicrm.settings import KNOWN_SETTINGS
 from minicrm.text import search_text
 
-SECTIONS = ("contacts", "interactions", "followups", "stage_changes", "cadences")
+SECTIONS = (
+    "contacts", "interactions", "followups", "stage_changes", "cadences", "companies",
+    "products", "deals",
+)  # fmt: skip
 COPIED = ("company", "title", "city", "region", "country", "industry", "source", "owner")
 INSERT_CHUNK = 5_000
 
@@ -55,6 +65,7 @@ def restore_export(
     for key, value in sections["settings"].items():
         _restore_setting(session, file_name, key, value, now)
     report = ImportReport(file_name, "json", dry_run=False)
+    with_deals = "deals" in data  # else a file of the release before deals
     moves = _rows(sections["stage_changes"], "stage change", _stage_change, report)
     entered = {}
     for move in sorted(moves, key=lambda m: (m["at"], m["id"])):
@@ -62,7 +73,7 @@ def restore_export(
     folder, contacts, links = Folder(), [], []
     for item in sections["contacts"]:
         try:
-            row, tags = _contact(session, item, entered, folder)
+            row, tags = _contact(session, item, entered, folder, with_deals)
         except (ValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
             report.rejected.append((0, f"contact {_label(item)}: {_why(exc)}"))
             continue
@@ -71,17 +82,33 @@ def restore_export(
     interactions = _rows(sections["interactions"], "interaction", _interaction, report)
     followups = _rows(sections["followups"], "follow-up", lambda i: _followup(i, now), report)
     cadences = _rows(sections["cadences"], "cadence", lambda i: _cadence(i, now), report)
-    others = moves + interactions + followups + [c for c in cadences if c["contact_id"]]
+    company_rows = _rows(sections["companies"], "company", backup.company_row, report)
+    companies = [row for row, _tags in company_rows]
+    company_links = [(row["id"], tag) for row, tags in company_rows for tag in tags]
+    products = _rows(sections["products"], "product", lambda i: backup.product_row(i, now), report)
+    deal_rows = _rows(sections["deals"], "deal", backup.deal_rows, report)
+    deals = [row for row, _lines in deal_rows]
+    lines = [line for _row, deal_lines in deal_rows for line in deal_lines]
+    if not with_deals and not report.rejected:
+        companies, deals = backup.deals_of_old_contacts(contacts, moves, interactions)
+    others = [r for r in moves + interactions + followups + cadences + deals if r["contact_id"]]
     _check_references(contacts, others, report)
+    _check_deal_references(companies, products, deals, lines, contacts, report)
+    _check_deal_references_of(deals, moves + interactions + followups, report)
     if report.rejected:
         raise ImportRejected(report)
     batch = ImportBatch(file_name=file_name, format="json", created_at=now, counts="{}")
     session.add(batch)
     session.flush()
     report.batch_id, report.created = batch.id, len(contacts)
-    tables = [(Contact, contacts), (StageChange, moves), (Interaction, interactions),
+    tables = [(Company, companies), (Product, products), (Contact, contacts), (Deal, deals),
+              (DealLine, lines), (StageChange, moves), (Interaction, interactions),
               (FollowUp, followups), (Cadence, cadences)]  # fmt: skip
-    _write(session, batch.id, tables, links)
+    _write(session, batch.id, tables, links, company_links)
+    write_manifest(session, batch.id, {
+        "companies": [c["id"] for c in companies], "products": [p["id"] for p in products],
+        "deals": [d["id"] for d in deals if d["contact_id"] is None],
+    })  # fmt: skip
     batch.counts = json.dumps(report.counts())
     session.flush()
     return report
@@ -168,7 +195,9 @@ def _time(value: Any, what: str, *, required: bool = True) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _contact(session, item: dict, entered: dict, folder: Folder) -> tuple[dict, list[str]]:
+def _contact(
+    session, item: dict, entered: dict, folder: Folder, with_deals: bool
+) -> tuple[dict, list[str]]:
     raw = {key: item.get(key) for key in ("name", "email", "phone", *COPIED, "stage", "value")}
     raw["notes"], raw["lost_reason"] = item.get("notes"), item.get("lost_reason")
     raw["_had_reason"] = True  # restored as it was, even a lost contact without a reason
@@ -186,6 +215,11 @@ def _contact(session, item: dict, entered: dict, folder: Folder) -> tuple[dict, 
         "updated_at": _time(item.get("updated_at") or item["created_at"], "updated_at"),
         "deleted_at": _time(item.get("deleted_at"), "deleted_at", required=False), "version": 1,
     }  # fmt: skip
+    row["company_id"] = None
+    if with_deals:
+        row["company_id"] = backup._id(item.get("company_id"), "company_id", optional=True)
+        if item.get("stage") is None:  # a contact without a deal mirrors none
+            row.update(stage=None, stage_entered_at=None, value_cents=None, lost_reason=None)
     row["name_folded"], row["search_text"] = folder.folded_row(row)
     return row, list(dict.fromkeys(normalize_tag(t) for t in item.get("tags") or []))
 
@@ -193,7 +227,8 @@ def _contact(session, item: dict, entered: dict, folder: Folder) -> tuple[dict, 
 def _stage_change(item: dict) -> dict[str, Any]:
     return {
         "id": _id(item["id"]),
-        "contact_id": _id(item["contact_id"], "contact_id"),
+        "contact_id": backup._id(item.get("contact_id"), "contact_id", optional=True),
+        "deal_id": backup._id(item.get("deal_id"), "deal_id", optional=True),
         "from_stage": clean_text(item.get("from_stage")),
         "to_stage": clean_text(item["to_stage"]) or "",
         "at": _time(item["at"], "at"),
@@ -207,6 +242,7 @@ def _interaction(item: dict) -> dict[str, Any]:
     return {
         "id": _id(item["id"]),
         "contact_id": _id(item["contact_id"], "contact_id"),
+        "deal_id": backup._id(item.get("deal_id"), "deal_id", optional=True),
         "kind": normalize_kind(item["kind"]),
         "at": at,
         "summary": summary,
@@ -223,6 +259,7 @@ def _followup(item: dict, now: datetime) -> dict[str, Any]:
     return {
         "id": _id(item["id"]),
         "contact_id": _id(item["contact_id"], "contact_id"),
+        "deal_id": backup._id(item.get("deal_id"), "deal_id", optional=True),
         "due_at": _time(item["due_at"], "due_at"),
         "note": clean_text(item.get("note")),
         "done_at": _time(item.get("done_at"), "done_at", required=False),
@@ -256,16 +293,46 @@ def _check_references(contacts: list, others: list, report: ImportReport) -> Non
         report.rejected.append((0, f"history refers to contacts not in the file: {shown}"))
 
 
-def _write(session, batch_id: int, tables, links) -> None:
+def _check_deal_references(companies, products, deals, lines, contacts, report) -> None:
+    for what, rows in (("companies", companies), ("products", products), ("deals", deals),
+                       ("deal lines", lines)):  # fmt: skip
+        ids = [r["id"] for r in rows]
+        if len(set(ids)) != len(ids):
+            report.rejected.append((0, f"two {what} share an id"))
+    for what, rows, key, targets in (
+        ("companies", contacts + deals, "company_id", companies),
+        ("products", lines, "product_id", products),
+    ):
+        known = {t["id"] for t in targets}
+        missing = sorted({r[key] for r in rows if r.get(key)} - known)
+        if missing:
+            shown = ", ".join(f"#{i}" for i in missing[:10])
+            report.rejected.append((0, f"the file refers to {what} not in it: {shown}"))
+
+
+def _check_deal_references_of(deals, rows, report) -> None:
+    known = {d["id"] for d in deals}
+    missing = sorted({r["deal_id"] for r in rows if r.get("deal_id")} - known)
+    if missing:
+        shown = ", ".join(f"#{i}" for i in missing[:10])
+        report.rejected.append((0, f"history refers to deals not in the file: {shown}"))
+    if any(r.get("deal_id") is None and "to_stage" in r for r in rows):
+        report.rejected.append((0, "a stage change names no deal"))
+
+
+def _write(session, batch_id: int, tables, links, company_links=()) -> None:
     from minicrm.services.import_writing import tag_ids as find_tag_ids
 
     connection = session.connection()
-    tag_ids = find_tag_ids(connection, {tag for _cid, tag in links})
+    tag_ids = find_tag_ids(connection, {tag for _cid, tag in [*links, *company_links]})
     with sqlite_bulk_load(connection, indexes=True):
         for model, rows in tables:
             for start in range(0, len(rows), INSERT_CHUNK):
                 connection.execute(insert(model.__table__), rows[start : start + INSERT_CHUNK])
         tags = [{"contact_id": c, "tag_id": tag_ids[t]} for c, t in links]
+        company_tags = [{"company_id": c, "tag_id": tag_ids[t]} for c, t in company_links]
+        if company_tags:
+            connection.execute(insert(CompanyTag.__table__), company_tags)
         contacts = dict(tables)[Contact]
         changes = [
             {"batch_id": batch_id, "contact_id": c["id"], "action": "created"} for c in contacts
@@ -274,7 +341,8 @@ def _write(session, batch_id: int, tables, links) -> None:
             if rows:
                 connection.execute(insert(table), rows)
     if connection.dialect.name == "postgresql":  # ids were given, not drawn
-        for table in ("contact", "stage_change", "interaction", "followup", "cadence"):
+        for table in ("contact", "stage_change", "interaction", "followup", "cadence",
+                      "company", "product", "deal", "deal_line"):  # fmt: skip
             connection.execute(
                 text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                      f"coalesce(max(id), 1)) FROM {table}")
