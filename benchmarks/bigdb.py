@@ -81,6 +81,55 @@ def raw_executemany_baseline(folder: Path, counts: dict[str, int]) -> float:
             "(contact_id INTEGER, tag_id INTEGER, PRIMARY KEY (contact_id, tag_id))",
             lambda i: (i, 1),
         ),
+        "company": (
+            "(id INTEGER PRIMARY KEY, name TEXT, name_folded TEXT, domain TEXT, industry TEXT, "
+            "city TEXT, region TEXT, country TEXT, owner TEXT, created_at TEXT, "
+            "updated_at TEXT, version INTEGER)",
+            lambda i: (
+                i,
+                f"Acme {i}",
+                f"acme {i}",
+                f"acme{i}.example",
+                "retail",
+                "Austin",
+                "Texas",
+                "US",
+                "Sam",
+                stamp,
+                stamp,
+                1,
+            ),  # fmt: skip
+        ),
+        "deal": (
+            "(id INTEGER PRIMARY KEY, title TEXT, contact_id INTEGER, company_id INTEGER, "
+            "stage TEXT, stage_entered_at TEXT, value_cents INTEGER, expected_close TEXT, "
+            "closed_at TEXT, lost_reason TEXT, lost_at_stage TEXT, owner TEXT, source TEXT, "
+            "score INTEGER, created_at TEXT, updated_at TEXT, version INTEGER)",
+            lambda i: (
+                i,
+                f"Name {i}",
+                i * 3 // 5 + 1,
+                i // 4 + 1,
+                "interest",
+                stamp,
+                120000,
+                "2026-02-01",
+                None,
+                None,
+                None,
+                "Sam",
+                "referral",
+                0,
+                stamp,
+                stamp,
+                1,
+            ),
+        ),  # fmt: skip
+        "deal_line": (
+            "(id INTEGER PRIMARY KEY, deal_id INTEGER, product_id INTEGER, description TEXT, "
+            "quantity REAL, unit_price_cents INTEGER, discount REAL, total_cents INTEGER)",
+            lambda i: (i, i * 5 // 8 + 1, i % 12 + 1, None, 2.0, 18900, 0.0, 37800),
+        ),
     }
     try:
         con = sqlite3.connect(path, isolation_level=None)
@@ -130,9 +179,18 @@ def pick_refs(db: Path) -> dict:
         if not surnames or not persian:
             raise BenchError("no Latin surname or Persian word found in the demo names")
         fragment = unique_fragment(con, fold)
+        deal = con.execute(  # P8: the deal with the most lines, and a company with most deals
+            "SELECT deal_id FROM deal_line GROUP BY deal_id ORDER BY count(*) DESC, deal_id LIMIT 1"
+        ).fetchone()
+        company = con.execute(
+            "SELECT k.name FROM deal d JOIN company k ON k.id = d.company_id "
+            "WHERE d.deleted_at IS NULL GROUP BY k.id ORDER BY count(*) DESC, k.id LIMIT 1"
+        ).fetchone()
     finally:
         con.close()
     return {
+        "heavy_deal_id": deal[0] if deal else None,
+        "busy_company": company[0] if company else None,
         "heavy_contact_id": heavy[0],
         "unique_name_fragment": fragment,
         "surname_prefix": surnames.most_common(1)[0][0][:3],

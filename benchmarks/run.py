@@ -487,6 +487,9 @@ class Context:
                     "followup": one("SELECT count(*) FROM followup"),
                     "stage_change": one("SELECT count(*) FROM stage_change"),
                     "contact_tag": one("SELECT count(*) FROM contact_tag"),
+                    "company": one("SELECT count(*) FROM company"),
+                    "deal": one("SELECT count(*) FROM deal"),
+                    "deal_line": one("SELECT count(*) FROM deal_line"),
                 }
                 self.live_contacts = one("SELECT count(*) FROM contact WHERE deleted_at IS NULL")
             con.close()

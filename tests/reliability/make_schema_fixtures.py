@@ -14,7 +14,7 @@ from sqlalchemy import text
 from minicrm.db import make_engine, upgrade_schema
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-REVISIONS = ("0001", "0002", "0003")
+REVISIONS = ("0001", "0002", "0003", "0004")
 
 BASE_ROWS = [
     "INSERT INTO setting (key, value, updated_at) VALUES "

@@ -9,13 +9,18 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from minicrm.commands import app
 from minicrm.db import SCHEMA_HEAD, current_revision, ensure_schema, make_engine
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-REVISIONS = sorted(p.stem.removeprefix("schema-") for p in FIXTURES.glob("schema-*.db"))
+REVISIONS = sorted(
+    p.stem.removeprefix("schema-")
+    for p in FIXTURES.glob("schema-*.db")
+    if p.stem.removeprefix("schema-").isdigit()  # not schema-0004-demo.db
+)
 
 
 def test_there_is_a_fixture_for_every_revision_but_the_head_may_be_new():
@@ -71,6 +76,38 @@ def test_old_database_upgrades_with_every_row_intact(old_database):
         "Maria López"
     ]
     assert json.loads(crm(path, "db", "check", "--json").stdout)["ok"] is True
+
+
+def test_each_old_contact_became_a_deal_with_the_same_id_and_its_company(old_database):
+    """0005: contact #N is deal #N with its funnel fields and history; the
+    company text became a company the contact links to."""
+    _revision, path = old_database
+    engine = make_engine(f"sqlite:///{path}")
+    ensure_schema(engine)
+    with engine.connect() as connection:
+        deals = connection.execute(
+            text("SELECT id, contact_id, title, stage, value_cents, lost_reason, lost_at_stage "
+                 "FROM deal ORDER BY id")
+        ).all()  # fmt: skip
+        companies = connection.execute(text("SELECT id, name, name_folded FROM company")).all()
+        links = connection.execute(text("SELECT id, company_id FROM contact ORDER BY id")).all()
+        history = connection.execute(
+            text("SELECT id, deal_id, contact_id FROM stage_change ORDER BY id")
+        ).all()
+        purchases = connection.execute(
+            text("SELECT id, deal_id FROM interaction WHERE kind = 'purchase'")
+        ).all()
+    engine.dispose()
+    assert [tuple(d) for d in deals] == [
+        (1, 1, "Maria López", "qualified", 125050, None, None),
+        (2, 2, "علی کریمی", "lost", None, "no budget", "lead"),
+    ]
+    assert [tuple(c) for c in companies] == [(1, "Lopez Bakery", "lopez bakery")]
+    assert [tuple(c) for c in links] == [(1, 1), (2, None)]
+    assert [tuple(h) for h in history] == [(1, 1, 1), (2, 1, 1), (3, 2, 2), (4, 2, 2)]
+    assert [tuple(p) for p in purchases] == [(1, None)]  # Maria is not won: no deal to link
+    company = json.loads(crm(path, "show", "maria", "--json").stdout)
+    assert (company["company"], company["company_id"]) == ("Lopez Bakery", 1)
 
 
 def test_rows_added_by_later_revisions_survive_too(old_database):

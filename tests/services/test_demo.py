@@ -11,15 +11,33 @@ from sqlalchemy import func, select, text
 
 from minicrm.db import make_engine, session_scope
 from minicrm.errors import UserError
-from minicrm.models import LOST, WON, Contact, FollowUp, Interaction, StageChange
+from minicrm.models import (
+    LOST,
+    WON,
+    Company,
+    Contact,
+    Deal,
+    DealLine,
+    FollowUp,
+    Interaction,
+    Product,
+    StageChange,
+)
 from minicrm.services import config, demo
 from minicrm.services.contacts import ContactInput, add_contact, search_text_of
-from minicrm.services.demo import generate_demo
+from minicrm.services.deals.records import mirror_current_deals
+from minicrm.services.demo import (
+    generate_demo,
+    loading,  # noqa: F401  (demo.loading below)
+)
 from minicrm.services.search import search_contacts
 from minicrm.text import fold, search_text
 
 NOW = datetime(2026, 6, 1, 12, 30, tzinfo=UTC)
-TABLES = ("contact", "tag", "contact_tag", "stage_change", "interaction", "followup")
+TABLES = (
+    "contact", "tag", "contact_tag", "stage_change", "interaction", "followup",
+    "company", "product", "deal", "deal_line",
+)  # fmt: skip
 
 
 def dump(session) -> dict[str, list[tuple]]:
@@ -68,7 +86,7 @@ def test_fast_sqlite_path_stores_what_the_column_types_store(session, other_engi
     generate_demo(session, contacts=80, seed=5, now=NOW)
     # A timestamp formatter that disagrees with UTCDateTime must be refused,
     # sending every row through SQLAlchemy's own type processing instead.
-    monkeypatch.setattr(demo, "_sqlite_stamper", lambda: lambda ts: "1999-01-01 00:00:00")
+    monkeypatch.setattr(demo.loading, "_sqlite_stamper", lambda: lambda ts: "1999-01-01 00:00:00")
     with session_scope(other_engine) as other:
         assert not demo.RowWriter(other.connection()).raw
         generate_demo(other, contacts=80, seed=5, now=NOW)
@@ -86,9 +104,16 @@ def test_summary_counts_match_the_tables_and_are_in_range(session):
     assert summary.followups == count(FollowUp)
     assert summary.stage_changes == count(StageChange)
     assert summary.tags == session.execute(text("SELECT count(*) FROM contact_tag")).scalar()
+    assert summary.companies == count(Company)
+    assert summary.deals == count(Deal)
+    assert summary.deal_lines == count(DealLine)
+    assert summary.products == count(Product) == len(demo.CATALOGUE) == 12
     assert 8 <= summary.interactions / 300 <= 12
     assert 1.5 <= summary.followups / 300 <= 2.5
-    assert 3 <= summary.stage_changes / 300 <= 5
+    assert 1.4 <= summary.deals / 300 <= 2.2, "repeat deals for customers"
+    assert 1.5 <= summary.deal_lines / summary.deals <= 2.5
+    assert 2.5 <= summary.stage_changes / summary.deals <= 4
+    assert 30 <= summary.companies <= 120
     assert summary.tags > 0
 
 
@@ -98,33 +123,50 @@ def test_zero_contacts_writes_nothing_and_negative_is_refused(session):
         generate_demo(session, contacts=-1, now=NOW)
 
 
-def test_contact_stage_is_its_last_stage_change(demo_session):
+def test_deal_stage_is_its_last_stage_change(demo_session):
     stages = config.all_stages(demo_session)
-    contacts = demo_session.execute(select(Contact)).scalars().all()
-    for contact in contacts:
+    deals = demo_session.execute(select(Deal)).scalars().all()
+    for deal in deals:
         changes = (
             demo_session.execute(
                 select(StageChange)
-                .where(StageChange.contact_id == contact.id)
+                .where(StageChange.deal_id == deal.id)
                 .order_by(StageChange.at, StageChange.id)
             )
             .scalars()
             .all()
         )
         first, last = changes[0], changes[-1]
-        assert (first.from_stage, first.at) == (None, contact.created_at)
-        assert (last.to_stage, last.at) == (contact.stage, contact.stage_entered_at)
+        assert (first.from_stage, first.at) == (None, deal.created_at)
+        assert (last.to_stage, last.at) == (deal.stage, deal.stage_entered_at)
+        assert all(c.contact_id == deal.contact_id for c in changes)
         times = [c.at for c in changes]
         assert times == sorted(set(times)), "stage change times strictly increase"
         assert times[-1] <= NOW
         for before, after in zip(changes, changes[1:], strict=False):
             assert after.from_stage == before.to_stage
         assert all(c.to_stage in stages for c in changes)
+        assert deal.updated_at >= deal.stage_entered_at
+        assert (deal.closed_at is not None) == (deal.stage in (WON, LOST))
+        assert deal.closed_at in (None, deal.stage_entered_at)
+        assert (deal.version, deal.deleted_at) == (1, None)
+    reached = {d.stage for d in deals}
+    assert {WON, LOST} <= reached and reached - {WON, LOST}, "open and closed deals"
+
+
+def test_contacts_mirror_their_current_deal_and_are_scored(demo_session):
+    """The contact's stage/value/lost reason/score are its current deal's, as
+    services.deals.records keeps them: running the mirror changes nothing."""
+    fields = (Contact.id, Contact.stage, Contact.stage_entered_at, Contact.value_cents,
+              Contact.lost_reason, Contact.score)  # fmt: skip
+    before = demo_session.execute(select(*fields).order_by(Contact.id)).all()
+    mirror_current_deals(demo_session, None)
+    assert demo_session.execute(select(*fields).order_by(Contact.id)).all() == before
+    contacts = demo_session.execute(select(Contact)).scalars().all()
+    assert len({c.score for c in contacts}) > 3, "demo contacts are scored by the rules"
+    for contact in contacts:
         assert contact.updated_at >= contact.stage_entered_at
         assert (contact.version, contact.deleted_at) == (1, None)
-    assert len({c.score for c in contacts}) > 3, "demo contacts are scored by the rules"
-    reached = {c.stage for c in contacts}
-    assert {WON, LOST} <= reached and reached - {WON, LOST}, "open and closed contacts"
 
 
 def test_funnel_history_has_skips_and_moves_back(demo_session):
@@ -140,19 +182,26 @@ def test_funnel_history_has_skips_and_moves_back(demo_session):
     assert 1 in steps and any(s >= 2 for s in steps) and any(s < 0 for s in steps)
 
 
-def test_lost_contacts_have_a_reason(demo_session):
-    lost = demo_session.execute(select(Contact).where(Contact.stage == LOST)).scalars().all()
+def test_lost_deals_have_a_reason_and_the_stage_they_were_lost_from(demo_session):
+    lost = demo_session.execute(select(Deal).where(Deal.stage == LOST)).scalars().all()
     assert lost
-    for contact in lost:
-        assert contact.lost_reason in demo.LOST_REASONS
+    open_stages = config.open_stages(demo_session)
+    for deal in lost:
+        assert deal.lost_reason in demo.LOST_REASONS
         move = demo_session.execute(
-            select(StageChange).where(
-                StageChange.contact_id == contact.id, StageChange.to_stage == LOST
-            )
+            select(StageChange).where(StageChange.deal_id == deal.id, StageChange.to_stage == LOST)
         ).scalar_one()
-        assert move.reason == contact.lost_reason
-    others = select(func.count()).where(Contact.stage != LOST, Contact.lost_reason.is_not(None))
-    assert demo_session.execute(others).scalar() == 0
+        assert move.reason == deal.lost_reason
+        assert deal.lost_at_stage == move.from_stage and deal.lost_at_stage in open_stages
+    for model in (Deal, Contact):
+        others = select(func.count()).where(model.stage != LOST, model.lost_reason.is_not(None))
+        assert demo_session.execute(others).scalar() == 0
+    assert (
+        demo_session.execute(
+            select(func.count()).where(Deal.stage != LOST, Deal.lost_at_stage.is_not(None))
+        ).scalar()
+        == 0
+    )
 
 
 def test_names_come_in_latin_persian_and_greek(demo_session):
@@ -286,3 +335,114 @@ def test_renamed_stages_are_used(session):
     used = set(session.execute(select(StageChange.to_stage)).scalars())
     assert used <= {"lead", "qualified", "proposal", WON, LOST}
     assert "lead" in used and "awareness" not in used
+
+
+def test_companies_have_several_people_and_a_third_have_none(demo_session):
+    rows = demo_session.execute(
+        select(Contact.company, Contact.company_id, Contact.industry, Company.name,
+               Company.industry).outerjoin(Company, Company.id == Contact.company_id)
+    ).all()  # fmt: skip
+    alone = [r for r in rows if r.company_id is None]
+    assert 0.25 <= len(alone) / len(rows) <= 0.42
+    assert all(r.company is None for r in alone)
+    for company, _id, industry, name, company_industry in (r for r in rows if r.company_id):
+        assert company == name and industry == company_industry
+    people = (
+        demo_session.execute(
+            select(func.count()).group_by(Contact.company_id).where(Contact.company_id.is_not(None))
+        )
+        .scalars()
+        .all()
+    )
+    assert max(people) >= 4 and sum(1 for n in people if n >= 2) >= len(people) / 2
+    folded = demo_session.execute(select(Company.name_folded)).scalars().all()
+    assert len(folded) == len(set(folded)), "one company per folded name"
+    company_only = (
+        demo_session.execute(select(Deal).where(Deal.contact_id.is_(None))).scalars().all()
+    )
+    assert company_only and all(d.company_id is not None for d in company_only)
+
+
+def test_deal_lines_add_up_to_the_deal_value(demo_session):
+    prices = dict(demo_session.execute(select(Product.id, Product.price_cents)).all())
+    lines = demo_session.execute(select(DealLine)).scalars().all()
+    per_deal: dict[int, list] = {}
+    for line in lines:
+        per_deal.setdefault(line.deal_id, []).append(line)
+        assert line.unit_price_cents == prices[line.product_id]
+        expected = round(line.quantity * line.unit_price_cents * (1 - line.discount / 100))
+        assert line.total_cents == expected
+    assert {len(v) for v in per_deal.values()} == {1, 2, 3, 4}
+    assert 0.1 <= sum(1 for x in lines if x.discount) / len(lines) <= 0.4
+    values = dict(demo_session.execute(select(Deal.id, Deal.value_cents)).all())
+    for deal_id, its_lines in per_deal.items():
+        assert values[deal_id] == sum(x.total_cents for x in its_lines)
+    assert 0.7 <= len(per_deal) / len(values) <= 0.95, "some deals have a value only"
+
+
+def test_customers_come_back_with_more_deals(demo_session):
+    deals = demo_session.execute(
+        select(Deal.contact_id, Deal.stage, Deal.created_at, Deal.expected_close, Deal.source)
+        .where(Deal.contact_id.is_not(None))
+        .order_by(Deal.contact_id, Deal.created_at)
+    ).all()
+    by_contact: dict[int, list] = {}
+    for deal in deals:
+        by_contact.setdefault(deal.contact_id, []).append(deal)
+    repeats = [d for ds in by_contact.values() if len(ds) > 1 for d in ds[1:]]
+    assert sum(1 for ds in by_contact.values() if len(ds) >= 3) >= 10
+    assert {d.stage for d in repeats} >= {WON, LOST} and any(
+        d.stage not in (WON, LOST) for d in repeats
+    )
+    for ds in by_contact.values():
+        assert all(d.source == "repeat" for d in ds[1:])
+        if len(ds) > 1:
+            assert ds[0].stage == WON, "only customers come back"
+    open_deals = [d for d in deals if d.stage not in (WON, LOST)]
+    with_close = [d for d in open_deals if d.expected_close is not None]
+    assert 0.6 <= len(with_close) / len(open_deals) <= 0.95
+    assert all(d.expected_close is None for d in deals if d.stage in (WON, LOST))
+    assert any(d.expected_close < NOW.date() for d in with_close), "some are overdue"
+
+
+def test_purchases_pay_for_won_deals_and_quotes_name_open_ones(demo_session):
+    rows = demo_session.execute(
+        select(Interaction.kind, Interaction.at, Interaction.contact_id, Deal.contact_id,
+               Deal.stage, Deal.created_at, Deal.closed_at)
+        .outerjoin(Deal, Deal.id == Interaction.deal_id)
+    ).all()  # fmt: skip
+    purchases = [r for r in rows if r.kind == "purchase"]
+    assert purchases and all(r[3] is not None for r in purchases), "every purchase has its deal"
+    for _kind, at, contact_id, deal_contact, stage, created, closed in rows:
+        if deal_contact is None:
+            continue
+        assert deal_contact == contact_id
+        if _kind == "purchase":
+            assert stage == WON and closed <= at
+        else:
+            assert _kind == "quote" and created <= at and (closed is None or at < closed)
+    assert any(r.kind == "quote" and r[3] is not None for r in rows)
+
+
+def test_a_second_run_keeps_one_catalogue(session):
+    generate_demo(session, contacts=30, seed=1, now=NOW)
+    again = generate_demo(session, contacts=30, seed=2, now=NOW)
+    assert again.products == 0
+    assert session.execute(select(func.count()).select_from(Product)).scalar() == 12
+    deal_ids = session.execute(select(Deal.id).order_by(Deal.id)).scalars().all()
+    assert deal_ids == list(range(1, len(deal_ids) + 1))
+
+
+def test_crm_demo_says_what_it_added_and_the_deal_commands_see_it(cli):
+    result = cli.ok("demo", "--contacts", "40", "--seed", "3")
+    said = result.stderr + result.stdout
+    found = re.search(
+        r"added 40 contacts, (\d+) companies, (\d+) deals with (\d+) lines, 12 products, "
+        r"(\d+) interactions, (\d+) follow-ups and (\d+) stage changes",
+        said,
+    )
+    assert found, said
+    companies, deals, lines = (int(found[i]) for i in (1, 2, 3))
+    assert companies > 0 and deals >= 40 and lines > deals / 2
+    listed = cli.json("list", "--limit", "1000")
+    assert len(listed) == 40 and all(c["stage"] for c in listed)

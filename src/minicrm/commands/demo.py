@@ -16,13 +16,16 @@ def demo(
     contacts: Annotated[int, typer.Option("--contacts", min=1, help="How many contacts.")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same data.")] = 1,
 ) -> None:
-    """Add demo contacts with a year of interactions, follow-ups and funnel history."""
+    """Add demo contacts, their companies and deals (with product lines), and a year of
+    interactions, follow-ups and funnel history."""
     from minicrm.commands import _output as out
     from minicrm.services.demo import generate_demo
 
     with unit_of_work(ctx) as session:
         summary = generate_demo(session, contacts=contacts, seed=seed)
     out.info(
-        f"added {summary.contacts} contacts, {summary.interactions} interactions, "
-        f"{summary.followups} follow-ups and {summary.stage_changes} stage changes"
+        f"added {summary.contacts} contacts, {summary.companies} companies, "
+        f"{summary.deals} deals with {summary.deal_lines} lines, {summary.products} products, "
+        f"{summary.interactions} interactions, {summary.followups} follow-ups "
+        f"and {summary.stage_changes} stage changes"
     )

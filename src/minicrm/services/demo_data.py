@@ -176,3 +176,23 @@ LOCALES = (
 # fmt: on
 LOCALE_DRAW = [locale for locale in LOCALES for _ in range(locale.weight)]
 PLACES = {loc: [tuple(p.strip().split("/")) for p in loc.places.split(";")] for loc in LOCALES}
+
+# The shop's catalogue: (name, code, price in cents). Deal lines draw from it.
+CATALOGUE = (
+    ("Office chair", "CHR-01", 18900),
+    ("Espresso machine", "ESP-02", 64900),
+    ("Floor tiles (m²)", "TIL-03", 3450),
+    ("LED panel", "LED-04", 7990),
+    ("Gift card", "GFT-05", 5000),
+    ("Catering package", "CAT-06", 42000),
+    ("Laptop", "LAP-07", 109900),
+    ("Paint (10 l)", "PNT-08", 6590),
+    ("Spa voucher", "SPA-09", 12000),
+    ("Display fridge", "FRG-10", 189000),
+    ("Printer toner", "TNR-11", 4790),
+    ("Kitchen knife set", "KNF-12", 15900),
+)
+LINES_PER_DEAL = (1,) * 5 + (2,) * 3 + (3,) * 2 + (4,)  # mean ~2
+QUANTITIES = (1, 1, 1, 1, 2, 2, 3, 4, 5, 10, 0.5, 2.5)
+DISCOUNTS = (5.0, 10.0, 10.0, 15.0, 20.0, 2.5)  # percent, on about a quarter of the lines
+REPEAT_DEALS = (0, 0, 1, 1, 1, 2, 2, 3, 4)  # more deals for a won customer over the year
