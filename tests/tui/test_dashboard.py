@@ -1,6 +1,6 @@
 """The Dashboard driven with Pilot on demo data: due follow-ups, who is due
-to get in touch, the funnel bars, the top open leads and recent activity
-match the services; o/enter open the contact under the cursor; the
+to get in touch, the funnel bars, the top open deals and recent activity
+match the services; enter opens the contact (or deal) under the cursor; the
 dashboard follows changes made elsewhere."""
 
 from datetime import UTC, datetime, timedelta
@@ -11,7 +11,6 @@ from minicrm.db import session_scope
 from minicrm.models import LOST, WON
 from minicrm.services.activity import recent_interactions
 from minicrm.services.cadence import due_to_get_in_touch, set_cadence
-from minicrm.services.contacts import ContactFilter, list_contacts
 from minicrm.services.demo import generate_demo
 from minicrm.services.followups import list_followups
 from minicrm.services.interactions import log_interaction
@@ -20,6 +19,7 @@ from minicrm.services.stages import pipeline
 from minicrm.tui.app import make_app
 from minicrm.tui.screens.contact import ContactScreen
 from minicrm.tui.screens.dashboard import DashboardScreen, contact_of_row
+from minicrm.tui.screens.deal import DealScreen
 from minicrm.tui.widgets.bars import StageBars
 from minicrm.tui.widgets.cards import FitTable
 from tui_support import sync
@@ -55,6 +55,11 @@ def contact_ids(screen, table_id: str) -> list[int]:
     return [contact_of_row(row.key.value) for row in table.ordered_rows if row.key.value]
 
 
+def deal_ids(screen) -> list[int]:
+    table = screen.query_one("#deals", FitTable)
+    return [int(row.key.value) for row in table.ordered_rows if row.key.value]
+
+
 def column(screen, table_id: str, index: int) -> list[str]:
     table = screen.query_one(f"#{table_id}", FitTable)
     return [str(table.get_row_at(i)[index]) for i in range(table.row_count)]
@@ -67,10 +72,12 @@ async def test_every_panel_shows_what_the_services_say(demo_db):
         touch = due_to_get_in_touch(session, now=NOW)
         counts = [(c.stage, c.count) for c in pipeline(session)]
         recent = recent_interactions(session, limit=10)
-        open_leads = [
-            c for c in list_contacts(session, ContactFilter(), sort="score")
-            if c.stage not in (WON, LOST)
-        ][:20]  # fmt: skip
+        open_deals = [
+            d for col in pipeline(session, top=20) if col.stage not in (WON, LOST)
+            for d in col.top
+        ]  # fmt: skip
+        open_deals.sort(key=lambda d: (-d.score, d.title.casefold(), d.id))
+        open_deals = open_deals[:20]
     assert due and touch and recent  # the demo data gives every panel something
 
     app = app_on(demo_db)
@@ -86,29 +93,29 @@ async def test_every_panel_shows_what_the_services_say(demo_db):
         assert contact_ids(screen, "touch") == [t.contact_id for t in touch]
         assert screen.query_one("#touch").border_subtitle == f"{len(touch)} due"
         assert screen.query_one(StageBars).counts == tuple(counts)
-        assert contact_ids(screen, "leads") == [c.id for c in open_leads]
-        assert column(screen, "leads", 2) == [str(c.score) for c in open_leads]
+        assert deal_ids(screen) == [d.id for d in open_deals]
+        assert column(screen, "deals", 2) == [str(d.score) for d in open_deals]
+        assert len(open_deals) == 20 and open_deals[0].score > open_deals[-1].score
         assert contact_ids(screen, "recent") == [i.contact_id for i in recent]
         assert column(screen, "recent", 2)[0].startswith(recent[0].kind)
 
 
-@pytest.mark.parametrize("key", ["o", "enter"])
 @sync
-async def test_o_and_enter_open_the_contact_under_the_cursor(demo_db, key):
+async def test_enter_opens_the_deal_under_the_cursor(demo_db):
     app = app_on(demo_db)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         screen = app.screen
-        leads = contact_ids(screen, "leads")
-        screen.query_one("#leads").focus()
-        await pilot.press("down", key)
+        deals = deal_ids(screen)
+        screen.query_one("#deals").focus()
+        await pilot.press("down", "enter")
         await settle(app, pilot)
-        assert isinstance(app.screen, ContactScreen)
-        assert app.screen.contact_id == leads[1]
+        assert isinstance(app.screen, DealScreen)
+        assert app.screen.deal_id == deals[1]
 
 
 @sync
-async def test_tab_reaches_each_panel_and_o_opens_from_it(demo_db):
+async def test_tab_reaches_each_panel_and_enter_opens_from_it(demo_db):
     app = app_on(demo_db)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
@@ -116,8 +123,9 @@ async def test_tab_reaches_each_panel_and_o_opens_from_it(demo_db):
         assert app.focused.id == "due"
         await pilot.press("tab")
         assert app.focused.id == "touch"
-        await pilot.press("o")
+        await pilot.press("enter")
         await settle(app, pilot)
+        assert isinstance(app.screen, ContactScreen)
         assert app.screen.contact_id == contact_ids(screen, "touch")[0]
 
 
@@ -145,7 +153,7 @@ async def test_an_empty_database_reads_well(engine):
         await settle(app, pilot)
         screen = app.screen
         assert column(screen, "due", 1) == ["nothing due today"]
-        assert column(screen, "leads", 0) == ["no open leads"]
+        assert column(screen, "deals", 0) == ["no open deals"]
         assert column(screen, "recent", 1) == ["nothing logged yet"]
         assert screen.query_one(StageBars).counts == tuple(
             (stage, 0) for stage in ("awareness", "interest", "decision", "action", "won", "lost")

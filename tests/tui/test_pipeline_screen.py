@@ -1,21 +1,21 @@
 """The Pipeline screen driven with Pilot against a real database: a column
 per stage with the best-scored cards, moving the selected card with ] / [
 and shift+arrows (focus follows it), lost asking for a reason, focus moving
-between columns, and o/enter opening the contact."""
+between columns, and enter opening the deal. Cards are deals: a contact
+added with a stage gets one deal titled with its name."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import select
 
 from minicrm.db import session_scope
-from minicrm.models import Contact, StageChange
+from minicrm.models import Contact, Deal, DealRead, StageChange
 from minicrm.services.contacts import ContactInput, add_contact
-from minicrm.services.demo import generate_demo
 from minicrm.services.scoring import recompute_scores
 from minicrm.services.stages import pipeline
 from minicrm.tui.app import make_app
-from minicrm.tui.screens.contact import ContactScreen
+from minicrm.tui.screens.deal import DealScreen
 from minicrm.tui.screens.pipeline import LostReasonScreen, PipelineScreen, StageColumn
 from tui_support import sync
 
@@ -52,13 +52,13 @@ async def open_board(app, pilot) -> PipelineScreen:
 
 
 def cards(screen, stage: str) -> list[str]:
-    return [c.name for c in screen.query_one(f"#stage-{stage}", StageColumn).contacts]
+    return [d.title for d in screen.query_one(f"#stage-{stage}", StageColumn).deals]
 
 
 def focused_card(app) -> tuple[str, str]:
     column = app.focused
     assert isinstance(column, StageColumn)
-    return column.stage, column.selected().name
+    return column.stage, column.selected().title
 
 
 def stored(engine, name: str) -> Contact:
@@ -91,10 +91,12 @@ async def test_a_column_per_stage_with_cards_by_score(board_db):
 
 @sync
 async def test_demo_board_shows_the_top_twenty_of_each_stage(engine):
+    from minicrm.services.demo import generate_demo  # the demo is being rebuilt: fail here only
+
     with session_scope(engine) as session:
         generate_demo(session, contacts=120, seed=3, now=NOW)
         recompute_scores(session, now=NOW)
-        expected = {c.stage: [t.name for t in c.top] for c in pipeline(session, top=20)}
+        expected = {c.stage: [t.title for t in c.top] for c in pipeline(session, top=20)}
     app = app_on(engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_board(app, pilot)
@@ -137,7 +139,7 @@ async def test_the_moved_card_shows_its_new_score(board_db):
         before = stored(board_db, "Ana Lima").score
         await pilot.press("right", "right_square_bracket")  # Ana to decision
         await settle(app, pilot)
-        ana = screen.query_one("#stage-decision", StageColumn).contacts[0]
+        ana = screen.query_one("#stage-decision", StageColumn).deals[0]
         # "close to deciding" (+15) now counts, in the database and on the card
         assert ana.score == stored(board_db, "Ana Lima").score == before + 15
 
@@ -211,16 +213,38 @@ async def test_left_right_h_l_move_focus_and_the_edges_stay_put(board_db):
         assert stored(board_db, "Ana Lima").stage == "awareness"
 
 
-@pytest.mark.parametrize("key", ["o", "enter"])
 @sync
-async def test_o_and_enter_open_the_contact(board_db, key):
+async def test_enter_opens_the_deal(board_db):
     app = app_on(board_db)
     async with app.run_test(size=SIZE) as pilot:
         await open_board(app, pilot)
-        await pilot.press("right", "down", key)
+        await pilot.press("right", "down", "enter")
         await settle(app, pilot)
-        assert isinstance(app.screen, ContactScreen)
-        assert app.screen.contact_id == stored(board_db, "Bo Chen").id
+        assert isinstance(app.screen, DealScreen)
+        with session_scope(board_db, write=False) as session:
+            bo_deal = session.execute(select(Deal.id).where(Deal.title == "Bo Chen")).scalar_one()
+        assert app.screen.deal_id == bo_deal
+        assert app.screen.view.deal.title == "Bo Chen"
+
+
+@sync
+async def test_a_card_shows_title_company_value_score_and_close_date(engine):
+    from minicrm.services.deals.deals import DealInput, add_deal
+
+    with session_scope(engine) as session:
+        add_contact(session, ContactInput(name="Ana Lima", company="Acme", no_deal=True), now=NOW)
+        add_deal(session, DealInput(contact="Ana", title="Fit-out", stage="decision",
+                                    value="12500", close="2026-04-30"), now=NOW)  # fmt: skip
+        add_deal(session, DealInput(title="Walk-in", stage="decision"), now=NOW)
+    app = app_on(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_board(app, pilot)
+        column = screen.query_one("#stage-decision", StageColumn)
+        shown = [str(option.prompt).split("\n") for option in column.options]
+        score = column.deals[0].score
+        # 120 columns leave 18 cells a card: the close date takes a line of its own
+        assert shown[0] == ["Fit-out", "Acme", f"12.5k ★{score}", "2026-04-30"]
+        assert shown[1] == ["Walk-in", "–", f"– ★{column.deals[1].score}"]
 
 
 @sync
@@ -236,3 +260,16 @@ async def test_a_move_made_elsewhere_appears(board_db):
         await settle(app, pilot)
         assert cards(screen, "action") == ["Bo Chen"]
         assert cards(screen, "interest") == ["Ana Lima"]
+
+
+def test_the_close_date_shares_the_figures_line_when_it_fits():
+    from minicrm.tui.widgets.cards import deal_card
+
+    deal = DealRead(
+        id=1, title="Fit-out", company="Acme", stage="decision", value_cents=1_250_000,
+        expected_close=date(2026, 4, 30), score=15, stage_entered_at=NOW, created_at=NOW,
+        updated_at=NOW,
+    )  # fmt: skip
+    assert str(deal_card(deal, 20)).split("\n") == ["Fit-out", "Acme", "12.5k ★15 2026-04-30"]
+    assert str(deal_card(deal, 19)).split("\n") == ["Fit-out", "Acme", "12.5k ★15", "2026-04-30"]
+    assert str(deal_card(deal, 6)).split("\n") == ["Fit-o…", "Acme", "12.5k…", "2026-…"]

@@ -103,6 +103,13 @@ async def test_b_cycles_the_breakdown_and_reruns_the_report(demo_db):
         assert [r[0] for r in table_rows(screen.query_one(".comparison FitTable"))] == list(
             by_region.groups
         )
+        from minicrm.tui.screens.reports import BREAKDOWNS
+
+        assert BREAKDOWNS[-2:] == ("product", "company")  # the deal-era breakdowns follow
+        for _ in BREAKDOWNS[BREAKDOWNS.index("region") + 1 :]:
+            await pilot.press("b")
+            await settle(app, pilot)
+        assert screen.query_one("#breakdown").value == "company"
         await pilot.press("b")  # and round to no breakdown
         await settle(app, pilot)
         assert not screen.query(".comparison") and len(screen.query(StageBars)) == 1

@@ -1,7 +1,8 @@
-"""Reviewed snapshots of the dashboard, follow-ups, pipeline and reports
-screens on seeded demo data with a fixed clock, at 80×24 and 120×40, plus
-the snooze form with a WHEN typed in. Regenerate with --snapshot-update and
-look at every changed SVG before accepting it."""
+"""Reviewed snapshots of the dashboard, follow-ups, pipeline, reports and
+companies screens on seeded demo data with a fixed clock, at 80×24 and
+120×40, plus the snooze form with a WHEN typed in, a deal and a company.
+Regenerate with --snapshot-update and look at every changed SVG before
+accepting it."""
 
 from datetime import UTC, datetime
 
@@ -14,7 +15,7 @@ from minicrm.services.scoring import recompute_scores
 from minicrm.tui.app import make_app
 
 NOW = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)
-SCREENS = {"dashboard": "d", "followups": "f", "pipeline": "p", "reports": "r"}
+SCREENS = {"dashboard": "d", "followups": "f", "pipeline": "p", "reports": "r", "companies": "o"}
 
 
 @pytest.fixture
@@ -60,3 +61,15 @@ def test_lost_reason_form(snap_compare, demo_db):
     app = make_app(demo_db, now_provider=lambda: NOW, poll_seconds=0)
     keys = ["p", "l", "l", "l", "l", "right_square_bracket"]  # the won column's top card
     assert snap_compare(app, terminal_size=(80, 24), run_before=showing(*keys))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_deal_screen(snap_compare, demo_db, size):
+    app = make_app(demo_db, now_provider=lambda: NOW, poll_seconds=0)
+    keys = ["p", "l", "l", "enter"]  # the decision column's best deal
+    assert snap_compare(app, terminal_size=size, run_before=showing(*keys))
+
+
+def test_company_screen(snap_compare, demo_db):
+    app = make_app(demo_db, now_provider=lambda: NOW, poll_seconds=0)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=showing("o", "enter"))

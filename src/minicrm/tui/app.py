@@ -28,6 +28,7 @@ SCREENS = {
     "followups": ("minicrm.tui.screens.followups", "FollowUpsScreen", "Follow-ups"),
     "pipeline": ("minicrm.tui.screens.pipeline", "PipelineScreen", "Pipeline"),
     "reports": ("minicrm.tui.screens.reports", "ReportsScreen", "Reports"),
+    "companies": ("minicrm.tui.screens.companies", "CompaniesScreen", "Companies"),
 }
 FIRST_MODES = ("dashboard", "contacts")  # open on the first that exists
 POLL_SECONDS = 2.0
@@ -65,6 +66,7 @@ class MinicrmApp(App):
         Binding("f", "go('followups')", "Follow-ups"),
         Binding("p", "go('pipeline')", "Pipeline"),
         Binding("r", "go('reports')", "Reports"),
+        Binding("o", "go('companies')", "Companies"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
 

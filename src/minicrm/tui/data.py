@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 
 from minicrm.db import session_scope, sqlite_path
 from minicrm.errors import CrmError, UserError, ValidationError
-from minicrm.models import ContactRead, FollowUpRead, InteractionRead
+from minicrm.models import ContactRead, DealRead, FollowUpRead, InteractionRead
 from minicrm.services import paging
 from minicrm.services.profile import TimelineEntry
 
@@ -98,23 +98,28 @@ class ContactView:
     contact: ContactRead
     timeline: list[TimelineEntry]
     open_followups: list[FollowUpRead]
-    score: int
+    score: int | None  # None: a contact without deals has no score
     score_lines: list[ScoreLine] | None  # None: no explanation available
     stages: list[str] = field(default_factory=list)
+    deals: list[DealRead] = field(default_factory=list)  # open first, then newest
 
 
 def load_contact(engine: Engine, contact_id: int, *, now: datetime) -> ContactView:
-    """A contact's profile, its score rule by rule, and the stage list.
+    """A contact's profile, its deals, its score rule by rule, and the stage list.
 
     A write session: explaining a score also refreshes the cached one when
     time has moved it (as `crm score --explain` does)."""
     from minicrm.services.config import all_stages
+    from minicrm.services.deals.reading import deals_of_contact
     from minicrm.services.profile import contact_profile
 
     with session_scope(engine) as session:
         profile = contact_profile(session, contact_id)
         score, lines = _explain_score(session, contact_id, profile.contact.score, now)
+        if profile.contact.score is None:  # no deal, no score: shown as a dash
+            score = None
         stages = all_stages(session)
+        deals = deals_of_contact(session, contact_id)
     return ContactView(
         contact=profile.contact,
         timeline=profile.timeline,
@@ -122,6 +127,7 @@ def load_contact(engine: Engine, contact_id: int, *, now: datetime) -> ContactVi
         score=score,
         score_lines=lines,
         stages=stages,
+        deals=deals,
     )
 
 
@@ -263,13 +269,25 @@ class DataVersionWatcher:
         return self._connection.execute("PRAGMA data_version").fetchone()[0]
 
     def _fingerprint(self) -> tuple:
-        from minicrm.models import Contact, FollowUp, Interaction, Setting, StageChange
+        from minicrm.models import (
+            Company,
+            Contact,
+            Deal,
+            DealLine,
+            FollowUp,
+            Interaction,
+            Setting,
+            StageChange,
+        )
 
         with session_scope(self._engine, write=False) as session:
             return tuple(
                 session.execute(
                     select(
                         select(func.max(Contact.updated_at)).scalar_subquery(),
+                        select(func.max(Deal.updated_at)).scalar_subquery(),
+                        select(func.max(DealLine.id)).scalar_subquery(),
+                        select(func.max(Company.updated_at)).scalar_subquery(),
                         select(func.max(Interaction.id)).scalar_subquery(),
                         select(func.max(StageChange.id)).scalar_subquery(),
                         select(func.max(FollowUp.id)).scalar_subquery(),

@@ -13,7 +13,7 @@ from datetime import datetime, tzinfo
 from sqlalchemy import Engine
 
 from minicrm.db import session_scope
-from minicrm.models import LOST, WON, ContactRead, FollowUpRead
+from minicrm.models import LOST, WON, DealRead, FollowUpRead
 from minicrm.services import config
 from minicrm.services.activity import RecentInteraction, recent_interactions
 from minicrm.services.cadence import TouchDue, due_to_get_in_touch
@@ -25,10 +25,10 @@ from minicrm.services.followups import (
     window_end,
 )
 from minicrm.services.funnel import FunnelReport, funnel_report
-from minicrm.services.stages import PipelineColumn, move_stage, pipeline
+from minicrm.services.stages import PipelineColumn, pipeline
 
 CARDS_PER_COLUMN = 20  # the board shows the best few; the Contacts screen has the rest
-TOP_LEADS = 20  # the panel scrolls; a tall terminal shows more of them
+TOP_DEALS = 20  # the panel scrolls; a tall terminal shows more of them
 RECENT = 10
 DASHBOARD_ROWS = 50  # follow-ups and touch rows fetched for the dashboard's small tables
 
@@ -45,7 +45,7 @@ class DashboardData:
     get_in_touch: list[TouchDue]
     touch_total: int
     stage_counts: list[tuple[str, int]]
-    top_leads: list[ContactRead]
+    top_deals: list[DealRead]
     recent: list[RecentInteraction]
 
 
@@ -55,10 +55,10 @@ def load_dashboard(engine: Engine, now: datetime) -> DashboardData:
         due = list_followups(session, "today", zone=zone, now=now)
         touch = due_to_get_in_touch(session, now=now)
         # One board query gives both the stage counts and each stage's best
-        # leads; the open stages' leads merged by score are the top leads.
-        columns = pipeline(session, top=TOP_LEADS)
-        leads = [c for col in columns if col.stage not in (WON, LOST) for c in col.top]
-        leads.sort(key=lambda c: (-c.score, c.name.casefold(), c.id))
+        # deals; the open stages' deals merged by score are the top deals.
+        columns = pipeline(session, top=TOP_DEALS)
+        deals = [d for col in columns if col.stage not in (WON, LOST) for d in col.top]
+        deals.sort(key=lambda d: (-(d.score or 0), d.title.casefold(), d.id))
         return DashboardData(
             zone=zone,
             currency=config.get_setting(session, "currency") or "USD",
@@ -67,7 +67,7 @@ def load_dashboard(engine: Engine, now: datetime) -> DashboardData:
             get_in_touch=touch[:DASHBOARD_ROWS],
             touch_total=len(touch),
             stage_counts=[(col.stage, col.count) for col in columns],
-            top_leads=leads[:TOP_LEADS],
+            top_deals=deals[:TOP_DEALS],
             recent=recent_interactions(session, limit=RECENT),
         )
 
@@ -144,12 +144,3 @@ def finish_followup(engine: Engine, followup_id: int, now: datetime) -> DoneResu
 def snooze(engine: Engine, followup_id: int, due_at: datetime, now: datetime) -> FollowUpRead:
     with session_scope(engine) as session:
         return snooze_followup(session, followup_id, due_at, now=now)
-
-
-def move_contact(
-    engine: Engine, contact_id: int, stage: str, now: datetime, reason: str | None = None
-) -> ContactRead:
-    """The moved contact comes back with its score refreshed: the stage
-    feeds the score ("close to deciding") and the card shows it."""
-    with session_scope(engine) as session:
-        return move_stage(session, contact_id, stage, reason=reason, now=now)

@@ -1,11 +1,13 @@
-"""One contact: fields and tags, score with its explanation, open follow-ups,
-the timeline; keys to log, schedule, move, edit, delete and walk the list."""
+"""One contact: fields and tags, score with its explanation, its deals, open
+follow-ups, the timeline; keys to log, schedule, move, edit, delete and walk
+the list; enter on a deal opens it."""
 
-from textual import work
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer
+from textual.widgets import DataTable, Footer, Static
 
 from minicrm.errors import NotFoundError
 from minicrm.tui import data
@@ -26,6 +28,7 @@ from minicrm.tui.screens.forms import (
     contact_changes,
     edit_form_start,
 )
+from minicrm.tui.widgets.cards import NOTHING, FitTable, short_money
 from minicrm.tui.widgets.profile import (
     ContactHeading,
     FieldsPanel,
@@ -34,6 +37,7 @@ from minicrm.tui.widgets.profile import (
     TimelinePanel,
 )
 
+DEAL_COLUMNS = [("Deal", None), ("Stage", 9), (FitTable.number("Value"), 7), ("Close", 10)]
 NEEDS_CONTACT = frozenset({"log", "followup", "stage", "edit", "delete", "next", "previous"})
 
 
@@ -66,6 +70,8 @@ class ContactScreen(CrmScreen):
             with Horizontal(id="contact-top"):
                 yield FieldsPanel(id="contact-fields")
                 yield ScorePanel(id="contact-score")
+            yield Static("Deals", id="contact-deals-heading")
+            yield FitTable(DEAL_COLUMNS, empty="no deals yet", id="contact-deals")
             yield FollowUpsPanel(id="contact-followups")
             yield TimelinePanel(id="contact-timeline")
         yield Footer(compact=True)
@@ -103,9 +109,17 @@ class ContactScreen(CrmScreen):
         self.query_one(ContactHeading).show(view)
         self.query_one(FieldsPanel).show(view, zone)
         self.query_one(ScorePanel).show(view)
+        self.query_one("#contact-deals", FitTable).show(deal_rows(view.deals))
         self.query_one(FollowUpsPanel).show(view, zone, now)
         self.query_one(TimelinePanel).show(view, zone)
         self.refresh_bindings()
+
+    @on(DataTable.RowSelected, "#contact-deals")
+    def _deal_chosen(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:  # not the "no deals yet" row
+            from minicrm.tui.screens.deal import DealScreen
+
+            self.app.push_screen(DealScreen(int(event.row_key.value)))
 
     def on_contact_missing(self, message: ContactMissing) -> None:
         self.notify(f"This contact is gone: {message.text}", severity="warning")
@@ -239,3 +253,19 @@ class ContactScreen(CrmScreen):
         self.contact_id = message.contact_id
         self.query_one("#contact-body", VerticalScroll).scroll_home(animate=False)
         self.reload()
+
+
+def deal_rows(deals) -> list[tuple[str, list[Text]]]:
+    """A contact's or company's deals as table rows keyed by deal id."""
+    return [
+        (
+            str(d.id),
+            [
+                Text(d.title),
+                Text(d.stage),
+                Text(short_money(d.value_cents), justify="right"),
+                Text(d.expected_close.isoformat() if d.expected_close else NOTHING),
+            ],
+        )
+        for d in deals
+    ]

@@ -1,5 +1,5 @@
-"""The dashboard: what needs doing today, how the funnel stands, who is worth
-a call, and what happened lately. One worker loads it all in one session."""
+"""The dashboard: what needs doing today, how the funnel stands, which open
+deals are worth a call, and what happened lately. One worker loads it all in one session."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,10 +27,20 @@ def contact_of_row(key: str | None) -> int | None:
     return int(key.split(":", 1)[0]) if key else None
 
 
+def deal_and_who(deal) -> Text:
+    """The deal's title, then whom it is with (the contact, else the company)
+    dimmed: one cell, so a narrow panel gives the title the room first."""
+    cell = Text(deal.title)
+    who = deal.contact_name or deal.company
+    if who and who != deal.title:  # a first deal is titled with its contact's name
+        cell.append(f" · {who}", style="dim")
+    return cell
+
+
 class DashboardScreen(CrmScreen):
     TITLE = "Dashboard"
     BINDINGS = [
-        Binding("o", "open_contact", "Open"),
+        Binding("enter", "open_row", "Open"),
     ]
     DEFAULT_CSS = """
     DashboardScreen #dashboard-left { width: 3fr; }
@@ -77,10 +87,11 @@ class DashboardScreen(CrmScreen):
                 with Vertical(id="funnel-panel", classes="panel") as funnel:
                     funnel.border_title = "Funnel"
                     yield StageBars(id="funnel")
-                score = FitTable.number("Score")
+                score, value = FitTable.number("Score"), FitTable.number("Value")
                 yield self._table(
-                    "leads", "Top open leads", [("Contact", None), ("Stage", 9), (score, 5)],
-                    "no open leads",
+                    "deals", "Top open deals",
+                    [("Deal · contact", None), (value, 6), (score, 5)],
+                    "no open deals",
                 )  # fmt: skip
         yield Footer()
 
@@ -109,7 +120,7 @@ class DashboardScreen(CrmScreen):
         self._fill_due(data, now)
         self._fill_touch(data, now)
         self._fill_recent(data, now)
-        self._fill_leads(data)
+        self._fill_deals(data)
         self.query_one("#funnel", StageBars).counts = tuple(data.stage_counts)
 
     def _fill_due(self, data: DashboardData, now: datetime) -> None:
@@ -151,29 +162,39 @@ class DashboardScreen(CrmScreen):
             rows.append((contact_row_key(i.contact_id, number), [when, Text(i.contact_name), what]))
         self.query_one("#recent", FitTable).show(rows)
 
-    def _fill_leads(self, data: DashboardData) -> None:
+    def _fill_deals(self, data: DashboardData) -> None:
         rows = [
             (
-                contact_row_key(c.id, number),
-                [Text(c.name), Text(c.stage), Text(str(c.score), justify="right")],
+                str(d.id),
+                [
+                    deal_and_who(d),
+                    Text(short_money(d.value_cents), justify="right"),
+                    Text(str(d.score), justify="right"),
+                ],
             )
-            for number, c in enumerate(data.top_leads)
+            for d in data.top_deals
         ]
-        self.query_one("#leads", FitTable).show(rows)
+        self.query_one("#deals", FitTable).show(rows)
 
     # ------------------------------------------------------------- actions
 
     @on(DataTable.RowSelected)
     def _row_chosen(self, event: DataTable.RowSelected) -> None:
-        self._open(contact_of_row(event.row_key.value))
+        self._open(event.data_table, event.row_key.value)
 
-    def action_open_contact(self) -> None:
+    def action_open_row(self) -> None:
         if isinstance(self.focused, FitTable):
-            self._open(contact_of_row(self.focused.selected_key()))
+            self._open(self.focused, self.focused.selected_key())
 
-    def _open(self, contact_id: int | None) -> None:
-        if contact_id is not None:
-            self.open_contact(contact_id)
+    def _open(self, table: DataTable, key: str | None) -> None:
+        if not key:
+            return  # the "nothing here" row
+        if table.id == "deals":
+            from minicrm.tui.screens.deal import DealScreen
+
+            self.app.push_screen(DealScreen(int(key)))
+        else:
+            self.open_contact(contact_of_row(key))
 
     def open_contact(self, contact_id: int) -> None:
         from minicrm.tui.screens.contact import ContactScreen

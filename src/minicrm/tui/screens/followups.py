@@ -28,7 +28,7 @@ SECTION_STYLES = {"overdue": "bold red", "today": "bold", "upcoming": "dim"}
 class FollowUpsScreen(CrmScreen):
     TITLE = "Follow-ups"
     BINDINGS = [
-        Binding("o", "open_contact", "Open"),
+        Binding("enter", "open_contact", "Open"),  # o is the app's key for companies
         # space checks a follow-up off; d stays the app's key for the dashboard
         Binding("space", "done", "Done"),
         Binding("z", "snooze", "Snooze"),

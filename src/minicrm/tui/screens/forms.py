@@ -221,6 +221,20 @@ class StageForm(FormScreen):
         self.field("reason").display = self.field("stage").value == "lost"
 
 
+class LineForm(FormScreen):
+    """One deal line, typed the way `crm deal line add` takes it."""
+
+    heading = "Add a line"
+
+    def form_fields(self) -> ComposeResult:
+        spec = text_input(placeholder="PRODUCT x QTY [@ PRICE] [-D%]")
+        yield FormField("spec", "Line", spec, answers_for=("line", "product", "quantity"))
+
+    def on_mount(self) -> None:
+        self.field("spec").show_note("e.g. Widget x 3 -10%, or Repair x 1 @ 80")
+        self.field("spec").control.focus()
+
+
 EDIT_FIELDS = (
     ("name", "Name"), ("email", "Email"), ("phone", "Phone"), ("company", "Company"),
     ("title", "Title"), ("city", "City"), ("region", "Region"), ("country", "Country"),

@@ -1,5 +1,5 @@
-"""The pipeline board: a column per stage with the best-scored contacts as
-cards; keys move the selected card to the neighbouring stage."""
+"""The pipeline board: a column per stage with the best-scored deals as
+cards; keys move the selected deal to the neighbouring stage, enter opens it."""
 
 from dataclasses import dataclass
 
@@ -14,34 +14,35 @@ from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from minicrm.errors import CrmError
-from minicrm.models import LOST, ContactRead
+from minicrm.models import LOST, DealRead
 from minicrm.services.stages import LOST_REASONS, PipelineColumn
+from minicrm.tui.deal_data import move_deal
 from minicrm.tui.screens import CrmScreen
-from minicrm.tui.widgets.cards import card, short_money
-from minicrm.tui.workers import Board, load_board, move_contact
+from minicrm.tui.widgets.cards import deal_card, short_money
+from minicrm.tui.workers import Board, load_board
 
 
 class StageColumn(OptionList):
-    """One stage's cards; the option ids are contact ids. Its heading sits
+    """One stage's cards; the option ids are deal ids. Its heading sits
     above it (a border title would cut stage names short at 80 columns)."""
 
     def __init__(self, stage: str) -> None:
         super().__init__(id=f"stage-{stage}", classes="stage-cards")
         self.stage = stage
-        self.contacts: list[ContactRead] = []
+        self.deals: list[DealRead] = []
         self._width = 0
 
-    def show(self, contacts: list[ContactRead]) -> None:
+    def show(self, deals: list[DealRead]) -> None:
         kept = self.highlighted
-        self.contacts = contacts
+        self.deals = deals
         self._width = self.scrollable_content_region.width
-        self.set_options(Option(card(c, self._width), id=str(c.id)) for c in contacts)
-        if contacts:
-            self.highlighted = min(kept or 0, len(contacts) - 1)
+        self.set_options(Option(deal_card(d, self._width), id=str(d.id)) for d in deals)
+        if deals:
+            self.highlighted = min(kept or 0, len(deals) - 1)
 
     def on_resize(self) -> None:
         if self.scrollable_content_region.width != self._width:
-            self.show(self.contacts)
+            self.show(self.deals)
 
     # The heading shows which column has focus (:focus-within did not
     # restyle it reliably).
@@ -51,10 +52,10 @@ class StageColumn(OptionList):
     def on_blur(self) -> None:
         self.parent.remove_class("-current")
 
-    def selected(self) -> ContactRead | None:
-        if self.highlighted is None or not self.contacts:
+    def selected(self) -> DealRead | None:
+        if self.highlighted is None or not self.deals:
             return None
-        return self.contacts[self.highlighted]
+        return self.deals[self.highlighted]
 
 
 def stage_heading(column: PipelineColumn, shown: int) -> Text:
@@ -71,7 +72,7 @@ class PipelineScreen(CrmScreen):
         Binding("right,l", "focus_column(1)", "Stage →", show=False),
         Binding("shift+left,left_square_bracket", "move(-1)", "Move ←", key_display="["),
         Binding("shift+right,right_square_bracket", "move(1)", "Move →", key_display="]"),
-        Binding("o", "open_contact", "Open"),
+        Binding("enter", "open_deal", "Open"),
     ]
     DEFAULT_CSS = """
     PipelineScreen #board { height: 1fr; }
@@ -95,7 +96,7 @@ class PipelineScreen(CrmScreen):
 
     @dataclass
     class Moved(Message):
-        contact: ContactRead
+        deal: DealRead
 
     @dataclass
     class Failed(Message):
@@ -104,7 +105,7 @@ class PipelineScreen(CrmScreen):
     def __init__(self) -> None:
         super().__init__()
         self._generation = 0
-        self._follow: ContactRead | None = None  # the card focus goes to after a move
+        self._follow: DealRead | None = None  # the card focus goes to after a move
         self._moving = False
         self.stages: list[str] = []
 
@@ -148,24 +149,20 @@ class PipelineScreen(CrmScreen):
                 self.query(StageColumn).first().focus()
         follow, self._follow = self._follow, None
         for column in columns:
-            contacts = list(column.top)
-            if (
-                follow
-                and follow.stage == column.stage
-                and follow.id not in {c.id for c in contacts}
-            ):
-                contacts.append(follow)  # below the top cards, but where the user can see it
+            deals = list(column.top)
+            if follow and follow.stage == column.stage and follow.id not in {d.id for d in deals}:
+                deals.append(follow)  # below the top cards, but where the user can see it
             self.query_one(f"#heading-{column.stage}", Static).update(
                 stage_heading(column, len(column.top))
             )
-            self.query_one(f"#stage-{column.stage}", StageColumn).show(contacts)
+            self.query_one(f"#stage-{column.stage}", StageColumn).show(deals)
         if follow is not None:
             self._focus_card(follow)
 
-    def _focus_card(self, contact: ContactRead) -> None:
-        column = self.query_one(f"#stage-{contact.stage}", StageColumn)
+    def _focus_card(self, deal: DealRead) -> None:
+        column = self.query_one(f"#stage-{deal.stage}", StageColumn)
         column.focus()
-        column.highlighted = [c.id for c in column.contacts].index(contact.id)
+        column.highlighted = [d.id for d in column.deals].index(deal.id)
 
     def _focused_column(self) -> StageColumn | None:
         return self.focused if isinstance(self.focused, StageColumn) else None
@@ -179,19 +176,19 @@ class PipelineScreen(CrmScreen):
             return
         index = min(max(columns.index(current) + step, 0), len(columns) - 1)
         target = columns[index]
-        if target.contacts and current.highlighted is not None:
-            target.highlighted = min(current.highlighted, len(target.contacts) - 1)
+        if target.deals and current.highlighted is not None:
+            target.highlighted = min(current.highlighted, len(target.deals) - 1)
         target.focus()
 
     @on(OptionList.OptionSelected)
     def _card_chosen(self, _event: OptionList.OptionSelected) -> None:
-        self.action_open_contact()
+        self.action_open_deal()
 
-    def action_open_contact(self) -> None:
+    def action_open_deal(self) -> None:
         column = self._focused_column()
         chosen = column.selected() if column else None
         if chosen is not None:
-            self.open_contact(chosen.id)
+            self.open_deal(chosen.id)
 
     def action_move(self, step: int) -> None:
         column = self._focused_column()
@@ -212,36 +209,38 @@ class PipelineScreen(CrmScreen):
 
         self.app.push_screen(LostReasonScreen(chosen), reason_given)
 
-    def _start_move(self, contact: ContactRead, stage: str, reason: str | None) -> None:
+    def _start_move(self, deal: DealRead, stage: str, reason: str | None) -> None:
         self._moving = True
-        self.move(contact.id, stage, reason, self.app.engine, self.app.now())
+        self.move(deal.id, stage, reason, self.app.engine, self.app.now())
 
     @work(thread=True, group="pipeline-move")
-    def move(self, contact_id: int, stage: str, reason: str | None, engine, now) -> None:
+    def move(self, deal_id: int, stage: str, reason: str | None, engine, now) -> None:
         try:
-            self.post_message(self.Moved(move_contact(engine, contact_id, stage, now, reason)))
+            moved = move_deal(engine, deal_id, stage=stage, reason=reason or "", now=now)
         except CrmError as exc:
             self.post_message(self.Failed(exc.message))
+        else:
+            self.post_message(self.Moved(moved))
 
     def on_pipeline_screen_moved(self, message: Moved) -> None:
         self._moving = False
-        self._follow = message.contact
-        self.notify(f"{message.contact.name} → {message.contact.stage}", title="Pipeline")
-        self.reload()
+        self._follow = message.deal
+        self.notify(f"{message.deal.title} → {message.deal.stage}", title="Pipeline")
+        self.app.data_changed()  # the dashboard and an open contact show the move too
 
     def on_pipeline_screen_failed(self, message: Failed) -> None:
         self._moving = False
         self.notify(message.text, severity="error")
         self.reload()
 
-    def open_contact(self, contact_id: int) -> None:
-        from minicrm.tui.screens.contact import ContactScreen
+    def open_deal(self, deal_id: int) -> None:
+        from minicrm.tui.screens.deal import DealScreen
 
-        self.app.push_screen(ContactScreen(contact_id))
+        self.app.push_screen(DealScreen(deal_id))
 
 
 class LostReasonScreen(ModalScreen[str | None]):
-    """Why a contact was lost: one of the usual reasons, or the user's words."""
+    """Why a deal was lost: one of the usual reasons, or the user's words."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CSS = """
@@ -255,14 +254,14 @@ class LostReasonScreen(ModalScreen[str | None]):
     LostReasonScreen #lost-help { color: $text-muted; }
     """
 
-    def __init__(self, contact: ContactRead) -> None:
+    def __init__(self, deal: DealRead) -> None:
         super().__init__()
-        self.contact = contact
+        self.deal = deal
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Lost: a reason is needed"
-            yield Label(Text(f"Why was {self.contact.name} lost?"))
+            yield Label(Text(f"Why was {self.deal.title} lost?"))
             yield OptionList(*LOST_REASONS, id="lost-reasons")
             yield Input(placeholder="or type another reason", id="lost-other")
             yield Static("", id="lost-error")

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.events import Resize
 from textual.widgets import DataTable
 
-from minicrm.models import ContactRead
+from minicrm.models import ContactRead, DealRead
 
 NOTHING = "–"
 
@@ -80,14 +80,50 @@ def repeats(recurrence: str | None) -> str:
 
 
 def card(contact: ContactRead, width: int) -> Text:
-    """A pipeline card two lines high: the name, then value and score, each
+    """A contact card two lines high: the name, then value and score, each
     cut to `width` (an option list wraps what is too long)."""
     name = Text(contact.name, style="bold")
     name.truncate(max(width, 1), overflow="ellipsis")
     figures = Text(f"{short_money(contact.value_cents)} ")
-    figures.append(f"★{contact.score}", style="dim")
+    figures.append(f"★{shown(contact.score)}", style="dim")
     figures.truncate(max(width, 1), overflow="ellipsis")
     return Text("\n").join([name, figures])
+
+
+def deal_card(deal: DealRead, width: int) -> Text:
+    """A pipeline card: the deal's title; its company (or contact) unless the
+    title already says it; its value and score, then its expected close date
+    on the same line when there is room for it, else on a line of its own.
+    Lines are cut to `width` (an option list wraps what is too long)."""
+    width = max(width, 1)
+    title = Text(deal.title, style="bold")
+    lines = [title]
+    who = deal.company or deal.contact_name
+    if who != deal.title:  # a contact's first deal is titled with its name: once is enough
+        lines.append(Text(who or NOTHING, style="italic"))
+    figures = Text(short_money(deal.value_cents))
+    figures.append(f" ★{deal.score}", style="dim")
+    lines.append(figures)
+    if deal.expected_close is not None:
+        close = close_label(deal.expected_close)
+        if figures.cell_len + 1 + len(close) <= width:
+            figures.append(f" {close}")
+        else:
+            lines.append(Text(close))
+    for line in lines:
+        line.truncate(width, overflow="ellipsis")
+    return Text("\n").join(lines)
+
+
+def close_label(day) -> str:
+    """An expected close date on a card: the ISO day, unambiguous in any locale."""
+    return day.isoformat()
+
+
+def shown(value) -> str:
+    """A figure that may be missing (a contact without deals has no stage or
+    score): the dash, else the value."""
+    return NOTHING if value is None else str(value)
 
 
 class FitTable(DataTable):

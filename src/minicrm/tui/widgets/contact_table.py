@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from minicrm.dates import format_local
+from minicrm.tui.widgets.cards import NOTHING, shown
 
 # (sort name, header, width); None is the name column, which takes what is left.
 WIDE_COLUMNS = (
@@ -138,7 +139,9 @@ class ContactTable(DataTable):
     def _cell(self, row, key: str):
         # Text, never str: DataTable would parse a str as markup, per cell.
         if key == "score":
-            return Text(str(row.score).rjust(5))
+            return Text(shown(row.score).rjust(5))
+        if key == "stage" and row.stage is None:  # a contact without deals
+            return Text(NOTHING)
         if key == "updated":
             day = format_local(row.updated_at, self.zone, with_time=False) if self.zone else ""
             return Text(day)

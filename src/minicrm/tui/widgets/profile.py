@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from minicrm.dates import format_local
 from minicrm.models import cents_to_major
+from minicrm.tui.widgets.cards import shown
 from minicrm.tui.widgets.form_fields import recurrence_words
 
 FIELDS = (
@@ -53,7 +54,9 @@ class ContactHeading(Static):
     def show(self, view) -> None:
         contact = view.contact
         heading = Text.assemble(
-            f"#{contact.id} ", (contact.name, "bold"), f" · {contact.stage} · score {view.score}"
+            f"#{contact.id} ",
+            (contact.name, "bold"),
+            f" · {shown(contact.stage)} · score {shown(view.score)}",
         )
         self.update(heading)
 
@@ -79,7 +82,7 @@ class FieldsPanel(Static):
 
 class ScorePanel(Static):
     def show(self, view) -> None:
-        title = Text(f"Score {view.score}", style="bold")
+        title = Text(f"Score {shown(view.score)}", style="bold")
         if view.score_lines is None:
             self.update(Group(title, Text("no explanation available", style="dim")))
             return
