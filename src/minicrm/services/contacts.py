@@ -545,6 +545,20 @@ def _edit_current_deal(
 def _set_tags(
     session: Session, contact_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()
 ) -> None:
+    link_tags(session, ContactTag, "contact_id", contact_id, add=add, remove=remove)
+
+
+def link_tags(
+    session: Session,
+    link_model,
+    key: str,
+    owner_id: int,
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+) -> None:
+    """Add and remove (normalised) tag names on a contact or a company;
+    `link_model` is its link table (ContactTag, CompanyTag), `key` its id column."""
+    owner_column = getattr(link_model, key)
     for name in dict.fromkeys(add):
         tag_id = session.execute(select(Tag.id).where(Tag.name == name)).scalar()
         if tag_id is None:
@@ -552,14 +566,17 @@ def _set_tags(
             session.add(tag)
             session.flush()
             tag_id = tag.id
-        if session.get(ContactTag, (contact_id, tag_id)) is None:
-            session.add(ContactTag(contact_id=contact_id, tag_id=tag_id))
+        exists = session.execute(
+            select(owner_column).where(owner_column == owner_id, link_model.tag_id == tag_id)
+        ).first()
+        if exists is None:
+            session.add(link_model(**{key: owner_id, "tag_id": tag_id}))
     remove = list(remove)
     if remove:
         session.execute(
-            delete(ContactTag).where(
-                ContactTag.contact_id == contact_id,
-                ContactTag.tag_id.in_(select(Tag.id).where(Tag.name.in_(remove))),
+            delete(link_model).where(
+                owner_column == owner_id,
+                link_model.tag_id.in_(select(Tag.id).where(Tag.name.in_(remove))),
             )
         )
     session.flush()

@@ -68,12 +68,14 @@ class DuplicateGroup:
         }
 
 
-class _Components:
-    """Union-find over contact ids, remembering why each link was made."""
+class Components:
+    """Union-find over row ids (contacts, companies), remembering why each
+    link was made; reasons are reported in `reason_order`."""
 
-    def __init__(self) -> None:
+    def __init__(self, reason_order=None) -> None:
         self.parent: dict[int, int] = {}
-        self.links: list[tuple[int, str, int]] = []  # (a contact, reason, score)
+        self.links: list[tuple[int, str, int]] = []  # (a row, reason, score)
+        self.reason_order = tuple(reason_order or REASON_ORDER)
 
     def find(self, item: int) -> int:
         parent = self.parent.setdefault(item, item)
@@ -104,7 +106,7 @@ class _Components:
             reasons.setdefault(root, set()).add(reason)
             weakest[root] = min(score, weakest.get(root, 100))
         return [
-            (sorted(ids), [r for r in REASON_ORDER if r in reasons[root]], weakest[root])
+            (sorted(ids), [r for r in self.reason_order if r in reasons[root]], weakest[root])
             for root, ids in sorted(members.items())
             if len(ids) > 1
         ]
@@ -125,7 +127,7 @@ def iter_duplicate_groups(session: Session, *, threshold: int = 90) -> Iterator[
 
 
 def _groups(session: Session, threshold: int) -> Iterator[DuplicateGroup]:
-    components = _Components()
+    components = Components()
     _link_shared(session, components, func.lower(Contact.email), SAME_EMAIL)
     _link_shared(session, components, Contact.phone, SAME_PHONE)
     typed_phones = _link_names_and_collect_phones(session, components, threshold)
@@ -144,7 +146,7 @@ def _alive():
     return Contact.deleted_at.is_(None)
 
 
-def _link_shared(session: Session, components: _Components, key, reason: str) -> None:
+def _link_shared(session: Session, components: Components, key, reason: str) -> None:
     """Link live contacts whose `key` (an SQL expression) is equal and set."""
     shared = (
         select(key.label("key"))
@@ -164,7 +166,7 @@ def _link_shared(session: Session, components: _Components, key, reason: str) ->
 
 
 def _link_typed_phones(
-    session: Session, components: _Components, typed: dict[str, list[int]]
+    session: Session, components: Components, typed: dict[str, list[int]]
 ) -> None:
     """Phones kept as typed whose digits equal another typed one's, or an
     E.164 number's (+ and the same digits)."""
@@ -191,7 +193,7 @@ def _phone_digits(phone: str | None) -> str | None:
 
 
 def _link_names_and_collect_phones(
-    session: Session, components: _Components, threshold: int
+    session: Session, components: Components, threshold: int
 ) -> dict[str, list[int]]:
     """One pass over live contacts: link similar names at similar companies,
     and return the typed phones by their digits for _link_typed_phones."""
@@ -234,7 +236,7 @@ def _link_names_and_collect_phones(
 
 
 def _link_companies(
-    components: _Components, left: dict[str, int], right: dict[str, int], score: int
+    components: Components, left: dict[str, int], right: dict[str, int], score: int
 ) -> None:
     """Link contacts of two names (or of one name) whose companies are
     similar; both empty counts as similar, one empty does not. The link's

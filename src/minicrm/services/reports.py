@@ -151,22 +151,28 @@ def forecast_report(session: Session, *, now: datetime | None = None) -> Forecas
 def _days_to_win(session: Session, stages: list[str]) -> dict[str, float | None]:
     """{open stage: mean days from the last entry into it to the first win},
     over currently won deals that were in it before winning."""
-    first_won = (
-        select(StageChange.deal_id, func.min(StageChange.at).label("won_at"))
+    # One pass over the won deals' history with a window for the first win
+    # (no self-join: PostgreSQL without fresh statistics, e.g. right after a
+    # big import in the same transaction, planned that as nested loops).
+    first_won_at = func.min(case((StageChange.to_stage == WON, StageChange.at))).over(
+        partition_by=StageChange.deal_id
+    )
+    history = (
+        select(
+            StageChange.deal_id,
+            StageChange.to_stage.label("stage"),
+            StageChange.at,
+            first_won_at.label("won_at"),
+        )
         .join(Deal, Deal.id == StageChange.deal_id)
-        .where(Deal.deleted_at.is_(None), Deal.stage == WON, StageChange.to_stage == WON)
-        .group_by(StageChange.deal_id)
+        .where(Deal.deleted_at.is_(None), Deal.stage == WON)
         .subquery()
     )
+    h = history.c
     entries = (
-        select(
-            StageChange.to_stage.label("stage"),
-            func.max(StageChange.at).label("entered_at"),
-            first_won.c.won_at,
-        )
-        .join(first_won, first_won.c.deal_id == StageChange.deal_id)
-        .where(StageChange.to_stage.in_(stages), StageChange.at <= first_won.c.won_at)
-        .group_by(StageChange.deal_id, StageChange.to_stage, first_won.c.won_at)
+        select(h.stage, func.max(h.at).label("entered_at"), h.won_at)
+        .where(h.stage.in_(stages), h.at <= h.won_at)
+        .group_by(h.deal_id, h.stage, h.won_at)
         .subquery()
     )
     e = entries.c

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from minicrm.errors import UserError, ValidationError
-from minicrm.models import Company, CompanyRead, CompanyTag, Contact, Tag
+from minicrm.models import Company, CompanyRead, CompanyTag, Contact
 from minicrm.services import config
 from minicrm.services.companies.reading import (  # noqa: F401 - re-exported for callers
     CompanyFilter,
@@ -231,24 +231,9 @@ def rename_people(
 
 
 def _set_tags(session: Session, company_id: int, add=(), remove=()) -> None:
-    for name in dict.fromkeys(add):
-        tag_id = session.execute(select(Tag.id).where(Tag.name == name)).scalar()
-        if tag_id is None:
-            tag = Tag(name=name)
-            session.add(tag)
-            session.flush()
-            tag_id = tag.id
-        if session.get(CompanyTag, (company_id, tag_id)) is None:
-            session.add(CompanyTag(company_id=company_id, tag_id=tag_id))
-    remove = list(remove)
-    if remove:
-        session.execute(
-            delete(CompanyTag).where(
-                CompanyTag.company_id == company_id,
-                CompanyTag.tag_id.in_(select(Tag.id).where(Tag.name.in_(remove))),
-            )
-        )
-    session.flush()
+    from minicrm.services.contacts import link_tags
+
+    link_tags(session, CompanyTag, "company_id", company_id, add=add, remove=remove)
 
 
 # ------------------------------------------------------------------- trash

@@ -24,6 +24,7 @@ from minicrm.errors import UserError
 from minicrm.models import Company, CompanyRead, CompanyTag, Deal
 from minicrm.services.companies.companies import rename_people
 from minicrm.services.companies.reading import read_companies, read_company, resolve_company
+from minicrm.services.dedupe import Components
 from minicrm.text import fold
 
 SAME_DOMAIN = "same domain"
@@ -70,43 +71,6 @@ class CompanyDuplicateGroup:
         }
 
 
-class _Links:
-    """Union-find over company ids, with why each link was made."""
-
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-        self.links: list[tuple[int, str, int]] = []
-
-    def find(self, item: int) -> int:
-        self.parent.setdefault(item, item)
-        while self.parent[item] != item:
-            self.parent[item] = self.parent[self.parent[item]]
-            item = self.parent[item]
-        return item
-
-    def link(self, a: int, b: int, reason: str, score: int) -> None:
-        root_a, root_b = self.find(a), self.find(b)
-        if root_a != root_b:
-            self.parent[max(root_a, root_b)] = min(root_a, root_b)
-        self.links.append((a, reason, score))
-
-    def groups(self) -> list[tuple[list[int], list[str], int]]:
-        members: dict[int, list[int]] = {}
-        for item in self.parent:
-            members.setdefault(self.find(item), []).append(item)
-        reasons: dict[int, set[str]] = {}
-        weakest: dict[int, int] = {}
-        for item, reason, score in self.links:
-            root = self.find(item)
-            reasons.setdefault(root, set()).add(reason)
-            weakest[root] = min(score, weakest.get(root, 100))
-        return [
-            (sorted(ids), [r for r in REASON_ORDER if r in reasons[root]], weakest[root])
-            for root, ids in sorted(members.items())
-            if len(ids) > 1
-        ]
-
-
 def _alive():
     return Company.deleted_at.is_(None)
 
@@ -117,7 +81,7 @@ def find_duplicate_companies(
     """Groups of live companies that look like one, oldest first in each."""
     if not 1 <= threshold <= 100:
         raise UserError(f"--threshold must be between 1 and 100, not {threshold}")
-    links = _Links()
+    links = Components(REASON_ORDER)
     domain = func.lower(Company.domain)
     shared = (
         select(domain.label("key"))
