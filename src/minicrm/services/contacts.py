@@ -18,7 +18,6 @@ from minicrm.errors import (
     ValidationError,
 )
 from minicrm.models import (
-    CLOSED_STAGES,
     LOST,
     Contact,
     ContactRead,
@@ -33,10 +32,10 @@ from minicrm.services.deals.records import (
     mirror_current_deal,
     open_deal,
     open_deal_counts,
-    record_deal_move,
     restore_deals_of,
     trash_deals_of,
 )
+from minicrm.services.deals.shortcut import edit_current_deal, follow_on_open_deals
 from minicrm.services.validation import (
     clean_text,
     money_to_cents,
@@ -449,7 +448,7 @@ def update_contact(
     raw["_had_reason"] = contact.lost_reason or changes.stage_reason
     values = clean_contact_fields(session, raw, creating=False)
     deal_values = {name: values.pop(name) for name in DEAL_FIELDS if name in values}
-    _follow_on_open_deals(session, contact, values)
+    follow_on_open_deals(session, contact, values)
     for name, value in values.items():
         setattr(contact, name, value)
     if "company" in values:
@@ -457,7 +456,7 @@ def update_contact(
         contact.company_id = company.id if company else None
         contact.company = company.name if company else None
     if deal_values:
-        _edit_current_deal(session, contact, deal_values, changes.stage_reason, now)
+        edit_current_deal(session, contact, deal_values, changes.stage_reason, now)
     if changes.set_extra:
         extra = json.loads(contact.extra) if contact.extra else {}
         for key, value in changes.set_extra.items():
@@ -481,65 +480,6 @@ def update_contact(
 
     refresh_score(session, contact.id, now=now)
     return read_contact(session, contact)
-
-
-# A contact's owner and source are also its deals' until a deal says otherwise.
-FOLLOWED_BY_DEALS = ("owner", "source")
-
-
-def _follow_on_open_deals(session: Session, contact: Contact, values: dict[str, Any]) -> None:
-    """An edit of the contact's owner or source carries over to its open
-    deals that still had the contact's old value (or none), so `crm edit REF
-    --owner sam` hands the whole customer over in the one-deal shop."""
-    from sqlalchemy import or_, update
-
-    for name in FOLLOWED_BY_DEALS:
-        if name not in values or values[name] == getattr(contact, name):
-            continue
-        column = getattr(Deal, name)
-        old = getattr(contact, name)
-        session.execute(
-            update(Deal)
-            .where(
-                Deal.contact_id == contact.id,
-                Deal.deleted_at.is_(None),
-                Deal.stage.not_in(CLOSED_STAGES),
-                or_(column.is_(None), column == old) if old is not None else column.is_(None),
-            )
-            .values({name: values[name], "version": Deal.version + 1}),
-            execution_options={"synchronize_session": False},
-        )
-
-
-def _edit_current_deal(
-    session: Session, contact: Contact, values: dict[str, Any], reason: str | None, now: datetime
-) -> None:
-    """`crm edit --stage/--value/--lost-reason`: the one-deal shortcut. The
-    deal is the one `crm stage` would move; a contact without any gets its
-    first deal."""
-    from minicrm.services.deals.records import deal_to_move
-
-    deal = deal_to_move(session, contact)
-    if deal is None:
-        stage = values.get("stage") or config.first_stage(session)
-        values = {**values, "stage": stage}
-        if stage == LOST and not values.get("lost_reason"):
-            raise ValidationError(
-                "a lost contact needs a reason (--lost-reason)", field="lost_reason"
-            )
-        open_deal(
-            session, title=contact.name, contact_id=contact.id, company_id=contact.company_id,
-            owner=contact.owner, source=contact.source, now=now, **values,
-        )  # fmt: skip
-    else:
-        old_stage = deal.stage
-        for name, value in values.items():
-            setattr(deal, name, value)
-        if deal.stage != old_stage:
-            record_deal_move(session, deal, old_stage, now, reason)
-        deal.updated_at = now
-        deal.version += 1
-    mirror_current_deal(session, contact)
 
 
 def _set_tags(
