@@ -201,9 +201,9 @@ def timed(fn) -> float:
 
 def in_process(path: Path, runs: int) -> tuple[list[dict], bool]:
     from minicrm.db import make_engine, session_scope
-    from minicrm.services.config import open_stages
-    from minicrm.services.funnel import funnel_report
-    from minicrm.services.sales import sales_report
+    from minicrm.services.funnel.funnel import funnel_report
+    from minicrm.services.funnel.sales import sales_report
+    from minicrm.services.records.config import open_stages
 
     engine = make_engine(f"sqlite:///{path}")
     con = sqlite3.connect(path)

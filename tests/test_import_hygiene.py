@@ -53,7 +53,7 @@ def test_help_imports_neither_textual_nor_the_database_stack():
 @pytest.mark.parametrize("args", [["list"], ["show", "1"], ["search", "maria"]])
 def test_simple_commands_do_not_import_the_tui_or_file_format_libraries(db_path, args):
     from minicrm.db import make_engine, session_scope
-    from minicrm.services.contacts import ContactInput, add_contact
+    from minicrm.services.contacts.editing import ContactInput, add_contact
 
     engine = make_engine(f"sqlite:///{db_path}")
     with session_scope(engine) as session:

@@ -259,7 +259,7 @@ def test_restore_refuses_a_file_that_is_not_a_database(cli, tmp_path):
 
 
 def test_internal_errors_are_one_line_without_debug_and_traceback_with_it(cli, monkeypatch):
-    import minicrm.services.contacts as contacts
+    import minicrm.services.contacts.listing as contacts
 
     def explode(*args, **kwargs):
         raise RuntimeError("boom")

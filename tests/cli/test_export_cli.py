@@ -11,9 +11,10 @@ from icalendar import Calendar
 from minicrm.commands import app
 from minicrm.commands import export as export_command
 from minicrm.db import session_scope
-from minicrm.services.config import set_setting
-from minicrm.services.contacts import ContactInput, add_contact, trash_contact
-from minicrm.services.followups import add_followup, complete_followup
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.contacts.trash import trash_contact
+from minicrm.services.followups.followups import add_followup, complete_followup
+from minicrm.services.records.config import set_setting
 
 if "export" not in {command.name for command in app.registered_commands}:
     export_command.register(app)  # until commands/__init__.py registers it
@@ -171,7 +172,7 @@ def test_help_does_not_import_icalendar(args):
 @pytest.fixture
 def deals(engine):
     from minicrm.models import Deal, DealLine, Product
-    from minicrm.services.deals.records import open_deal
+    from minicrm.services.records.deals import open_deal
 
     with session_scope(engine) as session:
         add_contact(session, ContactInput(name="=Ann", company="Acme", value="10"), now=NOW)

@@ -13,11 +13,12 @@ import pytest
 from minicrm.commands import export as export_command
 from minicrm.db import session_scope
 from minicrm.errors import UserError
-from minicrm.services import exporting
-from minicrm.services.contacts import ContactInput, add_contact, trash_contact
-from minicrm.services.followups import add_followup
-from minicrm.services.interactions import log_interaction
-from minicrm.services.vcard import read_vcards
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.contacts.trash import trash_contact
+from minicrm.services.followups.followups import add_followup
+from minicrm.services.followups.interactions import log_interaction
+from minicrm.services.transfer import exporting
+from minicrm.services.transfer.vcard import read_vcards
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 PERSIAN = "سارا احمدی"

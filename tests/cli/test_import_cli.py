@@ -180,7 +180,7 @@ def test_nothing_to_do_is_a_usage_error(cli, tmp_path):
 
 
 def test_vcard_files_go_through_the_same_pipeline(cli, tmp_path):
-    pytest.importorskip("minicrm.services.vcard")
+    pytest.importorskip("minicrm.services.transfer.vcard")
     card = (
         "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann Lee\r\nN:Lee;Ann;;;\r\n"
         "EMAIL:ann@example.com\r\nTEL:+1 415 555 0101\r\nORG:Acme\r\n"
@@ -196,7 +196,7 @@ def test_vcard_files_go_through_the_same_pipeline(cli, tmp_path):
 
 
 def test_an_unparsable_vcard_is_one_line(cli, tmp_path):
-    pytest.importorskip("minicrm.services.vcard")
+    pytest.importorskip("minicrm.services.transfer.vcard")
     result = cli("import", write(tmp_path, "BEGIN:VCARD\nVERSION:3.0\nFN:A\n", "bad.vcf"))
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
     no_traceback(result)

@@ -18,8 +18,8 @@ from aiosmtpd.smtp import AuthResult
 from minicrm.commands import app
 from minicrm.commands import remind as remind_command
 from minicrm.db import session_scope
-from minicrm.services.contacts import ContactInput, add_contact
-from minicrm.services.followups import add_followup
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.followups.followups import add_followup
 
 if not any(command.name == "remind" for command in app.registered_commands):
     remind_command.register(app)  # until commands/__init__.py registers it
@@ -318,7 +318,7 @@ def test_failing_sendmail_is_exit_1_with_its_reason(cli, engine, tmp_path, monke
 
 def test_missing_sendmail_is_exit_1(cli, engine, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr("minicrm.services.mailer.SENDMAIL_FALLBACKS", ())
+    monkeypatch.setattr("minicrm.services.followups.mailer.SENDMAIL_FALLBACKS", ())
     seed(engine)
     result = cli("remind", "--mail-to", "me@shop.example")
     assert result.exit_code == 1

@@ -7,7 +7,7 @@ import pytest
 
 from minicrm.commands import app
 from minicrm.commands import score as score_commands
-from minicrm.services.scoring import DEFAULT_RULES
+from minicrm.services.scoring.rulebook import DEFAULT_RULES
 
 if "score" not in [group.name for group in app.registered_groups]:  # until the root wires it
     app.add_typer(score_commands.app, name="score")
@@ -252,7 +252,7 @@ def test_rules_edit_without_changes_saves_nothing(cli, tmp_path):
 
 
 @pytest.mark.skipif(
-    "scoring_rules" not in getattr(importlib.import_module("minicrm.services.config"),
+    "scoring_rules" not in getattr(importlib.import_module("minicrm.services.records.config"),
                                    "_VALIDATORS", {}),
     reason="config.set_setting does not refuse scoring_rules yet",
 )  # fmt: skip
@@ -348,7 +348,7 @@ def test_score_help_stays_light(args):
 
 
 def test_rules_help_names_every_field_and_figure():
-    from minicrm.services.figures import VOCABULARY
+    from minicrm.services.scoring.figures import VOCABULARY
 
     # (dotted names such as contact.city are whole words; a sentence's full stop is not)
     words = {word.strip(".,()") for word in score_commands.RULES_EPILOG.split()}

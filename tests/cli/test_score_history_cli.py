@@ -15,8 +15,8 @@ from minicrm.commands import CrmGroup, root
 from minicrm.commands.score_history import register_backtest, run_history
 from minicrm.db import session_scope
 from minicrm.models import LOST, WON, Deal
-from minicrm.services.contacts import ContactInput, add_contact
-from minicrm.services.stages import move_stage
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.deals.stages import move_stage
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

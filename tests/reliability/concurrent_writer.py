@@ -10,10 +10,15 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from minicrm.db import make_engine, session_scope
-from minicrm.services.contacts import ContactChanges, ContactInput, add_contact, update_contact
-from minicrm.services.followups import add_followup, complete_followup, snooze_followup
-from minicrm.services.interactions import log_interaction
-from minicrm.services.remind import build_digest, mark_sent
+from minicrm.services.contacts.editing import (
+    ContactChanges,
+    ContactInput,
+    add_contact,
+    update_contact,
+)
+from minicrm.services.followups.followups import add_followup, complete_followup, snooze_followup
+from minicrm.services.followups.interactions import log_interaction
+from minicrm.services.followups.remind import build_digest, mark_sent
 
 UTC_ZONE = UTC
 

@@ -35,9 +35,9 @@ def main() -> None:
 
     from minicrm.commands import app
     from minicrm.db import SCHEMA_HEAD, ensure_schema, make_engine
-    from minicrm.services.demo import generate_demo
-    from minicrm.services.funnel import funnel_report
-    from minicrm.services.reports import forecast_report, segments_report
+    from minicrm.services.demo.generate import generate_demo
+    from minicrm.services.funnel.funnel import funnel_report
+    from minicrm.services.funnel.reports import forecast_report, segments_report
 
     if SCHEMA_HEAD != "0004":
         sys.exit(f"run this with the 0004 release's code (PYTHONPATH), not {SCHEMA_HEAD}")
@@ -83,7 +83,7 @@ def _segments_when_won_deals_count() -> dict:
     from sqlmodel import Session
 
     from minicrm.db import make_engine
-    from minicrm.services.reports import segments_report
+    from minicrm.services.funnel.reports import segments_report
 
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / "crm.db"

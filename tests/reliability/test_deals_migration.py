@@ -121,7 +121,7 @@ def test_funnel_is_the_same_but_the_weighted_forecast(upgraded, by):
     history, so with no stage short of closed deals the forecast is the old
     one exactly (the whole funnel is so); a --by group where stages fall back
     may weigh differently, but a weighted figure never passes the open value."""
-    from minicrm.services.funnel import funnel_report
+    from minicrm.services.funnel.funnel import funnel_report
 
     with session_on(upgraded) as session:
         new = funnel_report(session, by=by or None, now=NOW).to_json()
@@ -137,7 +137,7 @@ def test_funnel_is_the_same_but_the_weighted_forecast(upgraded, by):
 
 
 def test_forecast_open_counts_and_values_are_the_same(upgraded):
-    from minicrm.services.reports import forecast_report
+    from minicrm.services.funnel.reports import forecast_report
 
     with session_on(upgraded) as session:
         new = forecast_report(session, now=NOW).to_json()
@@ -166,7 +166,7 @@ def test_segments_change_only_by_won_customers_who_logged_no_purchase(upgraded):
     code's own report on the old data with exactly that added: each won
     contact with a value and no purchase given one purchase of its value when
     it was won (make_release_fixture.py computes it with the 0004 code)."""
-    from minicrm.services.reports import segments_report
+    from minicrm.services.funnel.reports import segments_report
 
     rows = old_rows(upgraded)
     with session_on(upgraded) as session:

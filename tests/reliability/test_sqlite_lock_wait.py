@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from minicrm import db
-from minicrm.services.contacts import ContactInput, add_contact
+from minicrm.services.contacts.editing import ContactInput, add_contact
 
 
 @pytest.mark.sqlite_only("SQLite's write lock")

@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from minicrm.errors import UserError
-from minicrm.services.activity import recent_interactions
-from minicrm.services.contacts import ContactInput, add_contact, trash_contact
-from minicrm.services.interactions import log_interaction
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.contacts.trash import trash_contact
+from minicrm.services.followups.interactions import log_interaction
+from minicrm.services.funnel.activity import recent_interactions
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

@@ -7,24 +7,28 @@ from sqlalchemy import event, select
 
 from minicrm.errors import AmbiguousRefError, NotFoundError, UserError, ValidationError
 from minicrm.models import Contact, Deal
-from minicrm.services.companies import (
+from minicrm.services.companies.companies import (
     CompanyChanges,
-    CompanyFilter,
     CompanyInput,
     add_company,
-    company_profile,
-    get_company,
-    list_companies,
-    resolve_company,
+    normalize_domain,
     restore_company,
     trash_company,
     update_company,
 )
-from minicrm.services.companies.companies import normalize_domain
-from minicrm.services.contacts import ContactInput, add_contact, get_contact, trash_contact
-from minicrm.services.deals.records import open_deal
-from minicrm.services.interactions import log_interaction
-from minicrm.services.search import search_contacts
+from minicrm.services.companies.reading import (
+    CompanyFilter,
+    get_company,
+    list_companies,
+    resolve_company,
+)
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.contacts.search import search_contacts
+from minicrm.services.contacts.trash import trash_contact
+from minicrm.services.followups.interactions import log_interaction
+from minicrm.services.profiles.company import company_profile
+from minicrm.services.records.contacts import get_contact
+from minicrm.services.records.deals import open_deal
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 EARLIER = NOW - timedelta(days=10)

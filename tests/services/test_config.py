@@ -6,7 +6,9 @@ import pytest
 
 from minicrm.db import session_scope
 from minicrm.errors import UserError, ValidationError
-from minicrm.services.config import (
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.contacts.trash import trash_contact
+from minicrm.services.records.config import (
     all_stages,
     first_stage,
     get_setting,
@@ -15,7 +17,6 @@ from minicrm.services.config import (
     open_stages,
     set_setting,
 )
-from minicrm.services.contacts import ContactInput, add_contact, trash_contact
 from minicrm.settings import KNOWN_SETTINGS
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

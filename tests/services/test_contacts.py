@@ -26,22 +26,21 @@ from minicrm.models import (
     StageChange,
     Tag,
 )
-from minicrm.services.config import set_setting
-from minicrm.services.contacts import (
+from minicrm.services.contacts.editing import (
     ContactChanges,
-    ContactFilter,
     ContactInput,
     add_contact,
-    count_contacts,
-    get_contact,
-    list_contacts,
-    list_trash,
-    purge_contact,
-    resolve_ref,
-    restore_contact,
-    trash_contact,
     update_contact,
 )
+from minicrm.services.contacts.listing import ContactFilter, count_contacts, list_contacts
+from minicrm.services.contacts.trash import (
+    list_trash,
+    purge_contact,
+    restore_contact,
+    trash_contact,
+)
+from minicrm.services.records.config import set_setting
+from minicrm.services.records.contacts import get_contact, resolve_ref
 from minicrm.text import fold, search_text
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

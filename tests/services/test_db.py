@@ -23,7 +23,8 @@ from minicrm.db import (
     sqlite_path,
 )
 from minicrm.errors import StoreError, UserError
-from minicrm.services.contacts import ContactInput, add_contact, list_contacts
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.contacts.listing import list_contacts
 
 VERSIONS_DIR = Path(db.__file__).parent / "migrations" / "versions"
 MINICRM_TABLES = {

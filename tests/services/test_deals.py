@@ -10,30 +10,28 @@ from sqlalchemy import select
 
 from minicrm.errors import NotFoundError, UserError, ValidationError
 from minicrm.models import Contact, Deal, StageChange
-from minicrm.services import config
-from minicrm.services.contacts import ContactInput, add_contact, trash_contact
-from minicrm.services.deals import (
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.contacts.trash import trash_contact
+from minicrm.services.deals.deals import (
     DealChanges,
-    DealFilter,
     DealInput,
     add_deal,
     add_deal_lines,
-    count_deals,
     deal_detail,
     edit_deal,
-    line_total_cents,
-    list_deals,
     lose_deal,
-    parse_line_spec,
     remove_deal_line,
     restore_deal,
     stage_deal,
     trash_deal,
     win_deal,
 )
+from minicrm.services.deals.lines import line_total_cents, parse_line_spec
+from minicrm.services.deals.listing import DealFilter, count_deals, list_deals
 from minicrm.services.deals.products import add_product
-from minicrm.services.followups import add_followup
-from minicrm.services.interactions import log_interaction
+from minicrm.services.followups.followups import add_followup
+from minicrm.services.followups.interactions import log_interaction
+from minicrm.services.records import config
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 EARLIER = NOW - timedelta(days=30)
@@ -435,7 +433,7 @@ def test_interactions_and_followups_name_a_deal_of_the_same_contact(session):
 
 
 def test_the_streamed_list_reads_deals_exactly_as_read_deal_does(session):
-    from minicrm.services.deals import read_deal
+    from minicrm.services.deals.reading import read_deal
 
     add_product(session, "GTX Pro", price="450", now=NOW)
     person(session, company="Lopez Bakery")
@@ -464,7 +462,7 @@ def test_the_list_streams_batch_after_batch(session, monkeypatch):
 
 
 def test_a_recurring_followup_keeps_its_deal_and_the_agenda_shows_it(session):
-    from minicrm.services.followups import complete_followup, list_followups
+    from minicrm.services.followups.followups import complete_followup, list_followups
 
     person(session, no_deal=True)
     hers = deal(session, contact="maria")
@@ -478,8 +476,8 @@ def test_a_recurring_followup_keeps_its_deal_and_the_agenda_shows_it(session):
 def test_a_purchase_without_a_deal_goes_to_the_contacts_won_deal(session):
     """The one-deal shop logs purchases without --deal; they belong to the won
     deal, so segments count the revenue once (not purchases + deal value)."""
-    from minicrm.services.contacts import ContactInput, add_contact
-    from minicrm.services.interactions import log_interaction
+    from minicrm.services.contacts.editing import ContactInput, add_contact
+    from minicrm.services.followups.interactions import log_interaction
 
     won = add_contact(session, ContactInput(name="Won Buyer", stage="won", value="100"))
     open_ = add_contact(session, ContactInput(name="Open Lead", value="50"))
@@ -495,7 +493,12 @@ def test_a_purchase_without_a_deal_goes_to_the_contacts_won_deal(session):
 
 
 def test_a_contacts_new_owner_and_source_carry_over_to_its_open_deals(session):
-    from minicrm.services.contacts import ContactChanges, ContactInput, add_contact, update_contact
+    from minicrm.services.contacts.editing import (
+        ContactChanges,
+        ContactInput,
+        add_contact,
+        update_contact,
+    )
     from minicrm.services.deals.reading import deals_of_contact
 
     contact = add_contact(session, ContactInput(name="Hand Over", owner="ana", source="web"))

@@ -21,26 +21,23 @@ from minicrm.models import (
     Interaction,
     StageChange,
 )
-from minicrm.services import dedupe
-from minicrm.services.cadence import set_cadence
-from minicrm.services.contacts import (
-    ContactInput,
-    add_contact,
-    get_contact,
-    resolve_ref,
-    trash_contact,
-)
-from minicrm.services.dedupe import (
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.contacts.trash import trash_contact
+from minicrm.services.deals.stages import move_stage
+from minicrm.services.dedupe import contacts as dedupe
+from minicrm.services.dedupe import merging
+from minicrm.services.dedupe.contacts import (
     SAME_EMAIL,
     SAME_PHONE,
     SIMILAR_NAME,
     find_duplicate_groups,
-    merge_contacts,
 )
-from minicrm.services.followups import add_followup
-from minicrm.services.interactions import log_interaction
-from minicrm.services.scoring import refresh_score
-from minicrm.services.stages import move_stage
+from minicrm.services.dedupe.merging import merge_contacts
+from minicrm.services.followups.cadence import set_cadence
+from minicrm.services.followups.followups import add_followup
+from minicrm.services.followups.interactions import log_interaction
+from minicrm.services.records.contacts import get_contact, resolve_ref
+from minicrm.services.scoring.scores import refresh_score
 from minicrm.text import fold
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -391,7 +388,7 @@ def test_a_failure_after_rows_moved_rolls_back_everything(engine, monkeypatch):
     def fail_midway(keep, others):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(dedupe, "_fill_fields", fail_midway)
+    monkeypatch.setattr(merging, "_fill_fields", fail_midway)
     with pytest.raises(RuntimeError, match="disk full"), session_scope(engine) as session:
         merge_contacts(session, keep_id, [one_id], now=NOW)
     with session_scope(engine, write=False) as session:
@@ -446,14 +443,15 @@ def test_merge_of_a_won_other_keeps_keeps_open_deal_current(session):
 # ------------------------------------------------------------ companies
 
 
-from minicrm.services.companies import CompanyInput, add_company, get_company  # noqa: E402
-from minicrm.services.companies.dedupe import (  # noqa: E402
+from minicrm.services.companies.companies import CompanyInput, add_company  # noqa: E402
+from minicrm.services.companies.reading import get_company  # noqa: E402
+from minicrm.services.dedupe.companies import (  # noqa: E402
     SAME_DOMAIN,
     find_duplicate_companies,
     merge_companies,
     name_key,
 )
-from minicrm.services.companies.dedupe import SIMILAR_NAME as SIMILAR_COMPANY  # noqa: E402
+from minicrm.services.dedupe.companies import SIMILAR_NAME as SIMILAR_COMPANY  # noqa: E402
 
 
 def company(session, name, **fields):
@@ -494,7 +492,7 @@ def test_companies_group_by_domain_and_similar_names_and_chain(session):
 
 
 def test_trashed_companies_are_not_duplicates(session):
-    from minicrm.services.companies import trash_company
+    from minicrm.services.companies.companies import trash_company
 
     a = company(session, "Lopez Bakery")
     company(session, "Lopez Bakery S.L.")
@@ -553,7 +551,7 @@ WORDS = ["acme", "acmee", "lopez", "lopes", "bakery", "bakers", "shop", "tools",
 def test_company_name_pairs_equal_brute_force_within_blocks(keys, threshold):
     from itertools import combinations
 
-    from minicrm.services.companies.dedupe import _similar_pairs
+    from minicrm.services.dedupe.companies import _similar_pairs
 
     keys = sorted(keys)
     got = {(a, b): s for a, b, s in _similar_pairs(keys, threshold)}

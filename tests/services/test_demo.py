@@ -23,14 +23,13 @@ from minicrm.models import (
     Product,
     StageChange,
 )
-from minicrm.services import config, demo
-from minicrm.services.contacts import ContactInput, add_contact, search_text_of
-from minicrm.services.deals.records import mirror_current_deals
-from minicrm.services.demo import (
-    generate_demo,
-    loading,  # noqa: F401  (demo.loading below)
-)
-from minicrm.services.search import search_contacts
+from minicrm.services import demo
+from minicrm.services.contacts.editing import ContactInput, add_contact, search_text_of
+from minicrm.services.contacts.search import search_contacts
+from minicrm.services.demo.generate import generate_demo
+from minicrm.services.records import config
+from minicrm.services.records.deals import mirror_current_deals
+from minicrm.services.transfer import bulk_load
 from minicrm.text import fold, search_text
 
 NOW = datetime(2026, 6, 1, 12, 30, tzinfo=UTC)
@@ -82,13 +81,13 @@ def test_a_different_seed_gives_different_rows(session, other_engine):
 
 @pytest.mark.sqlite_only("SQLite's fast insert path")
 def test_fast_sqlite_path_stores_what_the_column_types_store(session, other_engine, monkeypatch):
-    assert demo.RowWriter(session.connection()).raw, "SQLite takes the fast path"
+    assert bulk_load.RowWriter(session.connection()).raw, "SQLite takes the fast path"
     generate_demo(session, contacts=80, seed=5, now=NOW)
     # A timestamp formatter that disagrees with UTCDateTime must be refused,
     # sending every row through SQLAlchemy's own type processing instead.
-    monkeypatch.setattr(demo.loading, "_sqlite_stamper", lambda: lambda ts: "1999-01-01 00:00:00")
+    monkeypatch.setattr(bulk_load, "_sqlite_stamper", lambda: lambda ts: "1999-01-01 00:00:00")
     with session_scope(other_engine) as other:
-        assert not demo.RowWriter(other.connection()).raw
+        assert not bulk_load.RowWriter(other.connection()).raw
         generate_demo(other, contacts=80, seed=5, now=NOW)
         assert dump(other) == dump(session)
 

@@ -23,10 +23,15 @@ from minicrm.models import (
     Setting,
     StageChange,
 )
-from minicrm.services.cadence import set_cadence
-from minicrm.services.config import set_setting
-from minicrm.services.contacts import ContactInput, add_contact, list_contacts, trash_contact
-from minicrm.services.exporting import (
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.contacts.listing import list_contacts
+from minicrm.services.contacts.trash import trash_contact
+from minicrm.services.deals.stages import move_stage
+from minicrm.services.followups.cadence import set_cadence
+from minicrm.services.followups.followups import add_followup, complete_followup
+from minicrm.services.followups.interactions import log_interaction
+from minicrm.services.records.config import set_setting
+from minicrm.services.transfer.exporting import (
     ALL_SECTIONS,
     CONTACT_COLUMNS,
     csv_cell,
@@ -37,10 +42,7 @@ from minicrm.services.exporting import (
     write_contacts_json,
     write_contacts_vcf,
 )
-from minicrm.services.followups import add_followup, complete_followup
-from minicrm.services.interactions import log_interaction
-from minicrm.services.stages import move_stage
-from minicrm.services.vcard import read_vcards
+from minicrm.services.transfer.vcard import read_vcards
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 GREEK, PERSIAN = "Μαρία Παπαδοπούλου", "سارا احمدی"
@@ -271,7 +273,7 @@ def test_backup_restore_backup_gives_back_the_same_file(engine, shop, tmp_path):
     """SPEC §10: importing the export into an empty database gives back the
     same export: trashed contacts, done follow-ups, history, settings, cadences."""
     from minicrm.db import ensure_schema, make_engine
-    from minicrm.services.json_import import restore_export
+    from minicrm.services.transfer.json_import import restore_export
 
     later = NOW + timedelta(days=40)  # restored later: nothing may take "now" from the restore
     add_sales(engine)
@@ -311,7 +313,7 @@ def add_sales(engine):
     from datetime import date
 
     from minicrm.models import Company, CompanyTag, DealLine, Product, Tag
-    from minicrm.services.deals.records import open_deal
+    from minicrm.services.records.deals import open_deal
 
     with session_scope(engine) as session:
         company = Company(

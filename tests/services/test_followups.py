@@ -8,23 +8,28 @@ from sqlalchemy import select
 
 from minicrm.errors import NotFoundError, UserError, ValidationError
 from minicrm.models import FollowUp
-from minicrm.services.cadence import (
+from minicrm.services.contacts.editing import (
+    ContactChanges,
+    ContactInput,
+    add_contact,
+    update_contact,
+)
+from minicrm.services.contacts.search import search_contacts
+from minicrm.services.followups.cadence import (
     due_to_get_in_touch,
     list_cadences,
     parse_every,
     remove_cadence,
     set_cadence,
 )
-from minicrm.services.contacts import ContactChanges, ContactInput, add_contact, update_contact
-from minicrm.services.followups import (
+from minicrm.services.followups.followups import (
     add_followup,
     complete_followup,
     list_followups,
     remove_followup,
     snooze_followup,
 )
-from minicrm.services.interactions import KINDS, log_interaction
-from minicrm.services.search import search_contacts
+from minicrm.services.followups.interactions import KINDS, log_interaction
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 11:00 in Berlin, a Monday
@@ -152,7 +157,7 @@ def test_remove_and_unknown_ids(session):
 def test_followups_of_trashed_contacts_leave_the_agenda(session):
     add(session, "Maria Lopez")
     due(session, "maria", NOW)
-    from minicrm.services.contacts import trash_contact
+    from minicrm.services.contacts.trash import trash_contact
 
     trash_contact(session, "maria", now=NOW)
     assert list_followups(session, "all", zone=BERLIN, now=NOW) == []
@@ -211,7 +216,7 @@ def test_lost_and_trashed_contacts_are_not_due(session):
         ContactChanges(fields={"stage": "lost", "lost_reason": "no need"}),
         now=NOW,
     )
-    from minicrm.services.contacts import trash_contact
+    from minicrm.services.contacts.trash import trash_contact
 
     trash_contact(session, "nikos", now=NOW)
     assert due_to_get_in_touch(session, now=NOW) == []

@@ -33,11 +33,11 @@ from minicrm.models import (
     StageChange,
     cents_to_major,
 )
-from minicrm.services import funnel
-from minicrm.services.config import local_zone_of, set_setting
-from minicrm.services.funnel import BY_FIELDS, funnel_report
-from minicrm.services.reports import forecast_report
-from minicrm.services.sales import SALES_BY, sales_report
+from minicrm.services.funnel import funnel
+from minicrm.services.funnel.funnel import BY_FIELDS, funnel_report
+from minicrm.services.funnel.reports import forecast_report
+from minicrm.services.funnel.sales import SALES_BY, sales_report
+from minicrm.services.records.config import local_zone_of, set_setting
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = 86_400

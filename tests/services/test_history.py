@@ -12,10 +12,13 @@ from sqlalchemy import func, select
 
 from minicrm.errors import UserError
 from minicrm.models import LOST, WON, Company, Deal, DealLine, Product
-from minicrm.services import config
-from minicrm.services.contacts import ContactInput, add_contact, get_contact, trash_contact
-from minicrm.services.demo import generate_demo
-from minicrm.services.history import (
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.contacts.trash import trash_contact
+from minicrm.services.deals.stages import move_stage
+from minicrm.services.demo.generate import generate_demo
+from minicrm.services.records import config
+from minicrm.services.records.contacts import get_contact
+from minicrm.services.scoring.history import (
     FIELDS,
     P_MAX,
     P_MIN,
@@ -29,7 +32,6 @@ from minicrm.services.history import (
     history_scores,
     probability,
 )
-from minicrm.services.stages import move_stage
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -419,7 +421,7 @@ def test_backtest_on_demo_data_is_sane(session):
 
 
 def test_every_closed_deal_is_an_example_with_its_products(session):
-    from minicrm.services.deals.records import open_deal, record_deal_move
+    from minicrm.services.records.deals import open_deal, record_deal_move
 
     tiles = Product(name="Floor Tiles", name_key="floortiles", price_cents=100,
                     created_at=T0, updated_at=T0)  # fmt: skip

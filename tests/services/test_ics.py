@@ -9,9 +9,10 @@ from icalendar import Calendar
 
 from minicrm.db import session_scope
 from minicrm.errors import UserError
-from minicrm.services.contacts import ContactInput, add_contact, trash_contact
-from minicrm.services.exporting import followups_to_ics, open_followups_for_export
-from minicrm.services.followups import add_followup, complete_followup, next_occurrence
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.contacts.trash import trash_contact
+from minicrm.services.followups.followups import add_followup, complete_followup, next_occurrence
+from minicrm.services.transfer.exporting import followups_to_ics, open_followups_for_export
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -15,16 +15,17 @@ from hypothesis import strategies as st
 
 from minicrm.db import session_scope
 from minicrm.errors import UserError, ValidationError
-from minicrm.services.config import set_setting
-from minicrm.services.contacts import ContactInput, add_contact, get_contact
-from minicrm.services.csv_import import decode, read_csv, sniff_delimiter, split_tags
-from minicrm.services.import_cleaning import Cleaner, Folder
-from minicrm.services.import_dates import parse_date
-from minicrm.services.import_files import ImportOptions, import_file
-from minicrm.services.import_headers import KNOWN_HEADERS, parse_mapping
-from minicrm.services.importing import ImportRejected
-from minicrm.services.scoring import recompute_scores
-from minicrm.services.validation import normalize_email, normalize_phone
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.records.config import set_setting
+from minicrm.services.records.contacts import get_contact
+from minicrm.services.records.validation import normalize_email, normalize_phone
+from minicrm.services.scoring.scores import recompute_scores
+from minicrm.services.transfer.cleaning import Cleaner, Folder
+from minicrm.services.transfer.csv_import import decode, read_csv, sniff_delimiter, split_tags
+from minicrm.services.transfer.dates import parse_date
+from minicrm.services.transfer.files import ImportOptions, import_file
+from minicrm.services.transfer.headers import KNOWN_HEADERS, parse_mapping
+from minicrm.services.transfer.importing import ImportRejected
 from minicrm.text import fold, search_text
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
@@ -42,7 +43,7 @@ def run_import(engine, tmp_path, content, name="contacts.csv", **options):
 
 def contacts(engine) -> list[dict]:
     with session_scope(engine, write=False) as session:
-        from minicrm.services.contacts import list_contacts
+        from minicrm.services.contacts.listing import list_contacts
 
         return [c.to_json() for c in list_contacts(session, sort="created")]
 
@@ -428,7 +429,7 @@ def test_on_duplicate_create_adds_anyway(engine, tmp_path, existing):
 
 
 def test_trashed_contacts_are_not_duplicates(engine, tmp_path, existing):
-    from minicrm.services.contacts import trash_contact
+    from minicrm.services.contacts.trash import trash_contact
 
     with session_scope(engine) as session:
         trash_contact(session, existing.id)
@@ -446,7 +447,7 @@ def test_a_guessed_name_does_not_overwrite_a_real_one(engine, tmp_path, existing
 
 
 def test_scores_of_imported_contacts_equal_a_full_recompute(engine, tmp_path):
-    from minicrm.services.scoring import load_rules
+    from minicrm.services.scoring.scores import load_rules
 
     rules = """
 [[rule]]
@@ -599,7 +600,7 @@ def test_random_csv_lands_whole_or_changes_nothing(
 def test_a_failure_while_writing_leaves_nothing(engine, tmp_path, db_path, monkeypatch):
     """One transaction: an error after rows went in rolls all of them back
     (the same holds for a killed process: nothing is committed in chunks)."""
-    from minicrm.services import import_writing
+    from minicrm.services.transfer import writing as import_writing
 
     calls = []
 
@@ -657,13 +658,13 @@ def test_read_csv_is_lazy(tmp_path):
     ],
 )
 def test_format_from_option_then_name_then_content(name, text, given, expected):
-    from minicrm.services.import_files import detect_format
+    from minicrm.services.transfer.files import detect_format
 
     assert detect_format(Path(name), text, given) == expected
 
 
 def test_an_unknown_format_is_named():
-    from minicrm.services.import_files import detect_format
+    from minicrm.services.transfer.files import detect_format
 
     with pytest.raises(UserError, match="unknown format 'xls'; choose one of: csv, vcf, json"):
         detect_format(Path("a.xls"), "", "xls")

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from minicrm.db import session_scope
-from minicrm.services.contacts import ContactInput, add_contact
-from minicrm.services.import_batches import undo_batch
-from minicrm.services.import_files import ImportOptions, import_file
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.transfer.batches import undo_batch
+from minicrm.services.transfer.files import ImportOptions, import_file
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=2)

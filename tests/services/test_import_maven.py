@@ -15,9 +15,9 @@ from sqlalchemy import text
 
 from minicrm.db import session_scope
 from minicrm.errors import UserError
-from minicrm.services.config import set_setting
-from minicrm.services.contacts import ContactInput, add_contact
-from minicrm.services.import_batches import undo_batch
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.records.config import set_setting
+from minicrm.services.transfer.batches import undo_batch
 from minicrm.services.transfer.maven import FILES, import_maven, maven_files, product_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,7 +128,7 @@ def test_funnel_figures_equal_the_csv(engine, imported):
     assert (won, lost, round(won / (won + lost), 4)) == (4238, 2473, 0.6315)
     assert scalar(engine, "SELECT count(*) FROM deal WHERE stage = 'lost' "
                           "AND lost_at_stage = 'engaging'") == 2473  # fmt: skip
-    from minicrm.services.funnel import funnel_report
+    from minicrm.services.funnel.funnel import funnel_report
 
     with session_scope(engine, write=False) as session:
         report = funnel_report(session, now=NOW).to_json()

@@ -13,10 +13,10 @@ import pytest
 import vobject
 
 from minicrm.db import session_scope
-from minicrm.services.config import set_setting
-from minicrm.services.contacts import list_contacts
-from minicrm.services.import_files import ImportOptions, import_file
-from minicrm.services.validation import normalize_phone
+from minicrm.services.contacts.listing import list_contacts
+from minicrm.services.records.config import set_setting
+from minicrm.services.records.validation import normalize_phone
+from minicrm.services.transfer.files import ImportOptions, import_file
 
 DATA = Path(__file__).resolve().parents[1] / "data"  # copies, see tests/data/SOURCES.md
 CONTACTS_CSV = DATA / "contacts-csv"
@@ -256,7 +256,7 @@ def vcard_files() -> list[Path]:
 @needs_data
 @pytest.mark.parametrize("path", vcard_files(), ids=lambda p: p.name)
 def test_every_vcard_file_goes_through_the_import_pipeline(engine, path):
-    pytest.importorskip("minicrm.services.vcard")
+    pytest.importorskip("minicrm.services.transfer.vcard")
     from minicrm.errors import UserError
 
     cards = path.read_text("utf-8", errors="replace").upper().count("BEGIN:VCARD")

@@ -11,23 +11,22 @@ import pytest
 from minicrm.db import make_engine, session_scope
 from minicrm.errors import NotFoundError, UserError
 from minicrm.models import LOST
-from minicrm.services.cadence import set_cadence
-from minicrm.services.config import set_setting
-from minicrm.services.contacts import (
+from minicrm.services.contacts.editing import (
     ContactChanges,
     ContactInput,
     add_contact,
-    get_contact,
-    purge_contact,
-    trash_contact,
     update_contact,
 )
-from minicrm.services.followups import add_followup, complete_followup
-from minicrm.services.import_batches import list_batches, undo_batch
-from minicrm.services.import_files import ImportOptions, import_file
-from minicrm.services.importing import ImportRejected
-from minicrm.services.interactions import log_interaction
-from minicrm.services.stages import move_stage
+from minicrm.services.contacts.trash import purge_contact, trash_contact
+from minicrm.services.deals.stages import move_stage
+from minicrm.services.followups.cadence import set_cadence
+from minicrm.services.followups.followups import add_followup, complete_followup
+from minicrm.services.followups.interactions import log_interaction
+from minicrm.services.records.config import set_setting
+from minicrm.services.records.contacts import get_contact
+from minicrm.services.transfer.batches import list_batches, undo_batch
+from minicrm.services.transfer.files import ImportOptions, import_file
+from minicrm.services.transfer.importing import ImportRejected
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=2)
@@ -215,7 +214,7 @@ def test_an_import_that_updated_nothing_records_no_change(engine, tmp_path, db_p
 
 
 def export_all(engine, now=NOW) -> dict:
-    exporting = pytest.importorskip("minicrm.services.exporting")
+    exporting = pytest.importorskip("minicrm.services.transfer.exporting")
     if not hasattr(exporting, "export_all_json"):
         pytest.skip("the JSON exporter is not there yet")
     with session_scope(engine, write=False) as session:
@@ -246,7 +245,7 @@ def busy_database(engine, ann):
         set_setting(session, "currency", "EUR", now=NOW)
         set_setting(session, "default_region", "DE", now=NOW)
         rules = '[[rule]]\nname = "vip"\nwhen = "tag(\'vip\')"\npoints = 20\n'
-        from minicrm.services.scoring import load_rules
+        from minicrm.services.scoring.scores import load_rules
 
         load_rules(session, rules, now=NOW)
         reza = add_contact(session, ContactInput(name="رضا کریمی", phone="030 1234567",
@@ -307,7 +306,7 @@ def test_the_spec_shape_written_by_hand_restores(fresh_engine, tmp_path):
         assert (maria.score, maria.tags, maria.extra) == (40, ["vip"], {"size": "M"})
         assert maria.stage_entered_at == datetime(2026, 2, 1, 10, tzinfo=UTC)
         assert maria.updated_at == datetime(2026, 2, 1, 10, tzinfo=UTC)
-        from minicrm.services.config import get_setting
+        from minicrm.services.records.config import get_setting
 
         assert get_setting(session, "currency") == "EUR"
 
@@ -343,7 +342,7 @@ def test_json_dry_run_writes_nothing(fresh_engine, tmp_path):
     report = restore(fresh_engine, tmp_path, data, dry_run=True)
     assert (report.dry_run, report.created, report.batch_id) == (True, 1, None)
     with session_scope(fresh_engine, write=False) as session:
-        from minicrm.services.config import get_setting
-        from minicrm.services.contacts import count_contacts
+        from minicrm.services.contacts.listing import count_contacts
+        from minicrm.services.records.config import get_setting
 
         assert (count_contacts(session), get_setting(session, "currency")) == (0, "USD")

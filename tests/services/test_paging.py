@@ -7,16 +7,11 @@ import pytest
 
 from minicrm.db import session_scope
 from minicrm.errors import UserError
-from minicrm.services.config import all_stages
-from minicrm.services.contacts import ContactInput, add_contact, trash_contact
-from minicrm.services.interactions import log_interaction
-from minicrm.services.paging import (
-    SORTS,
-    contacts_page,
-    count_matching,
-    key_of,
-    neighbour,
-)
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.contacts.paging import SORTS, contacts_page, count_matching, key_of, neighbour
+from minicrm.services.contacts.trash import trash_contact
+from minicrm.services.followups.interactions import log_interaction
+from minicrm.services.records.config import all_stages
 from minicrm.text import fold
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from minicrm.errors import NotFoundError, UserError, ValidationError
 from minicrm.models import Product
-from minicrm.services.deals import DealInput, add_deal
+from minicrm.services.deals.deals import DealInput, add_deal
 from minicrm.services.deals.products import (
     add_product,
     closest_product_names,

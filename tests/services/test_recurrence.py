@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from minicrm.errors import ValidationError
-from minicrm.services.followups import next_occurrence, parse_recurrence
+from minicrm.services.followups.followups import next_occurrence, parse_recurrence
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -180,8 +180,8 @@ def test_until_ends_the_chain_that_done_walks():
 
 
 def test_count_is_used_up_by_marking_occurrences_done(session):
-    from minicrm.services.contacts import ContactInput, add_contact
-    from minicrm.services.followups import add_followup, complete_followup
+    from minicrm.services.contacts.editing import ContactInput, add_contact
+    from minicrm.services.followups.followups import add_followup, complete_followup
 
     now = datetime(2026, 3, 20, tzinfo=UTC)
     contact = add_contact(session, ContactInput(name="Maria Lopez"), now=now)

@@ -9,11 +9,12 @@ from sqlalchemy import select
 from minicrm.db import session_scope
 from minicrm.errors import UserError
 from minicrm.models import ReminderLedger
-from minicrm.services.cadence import set_cadence
-from minicrm.services.contacts import ContactInput, add_contact, trash_contact
-from minicrm.services.followups import add_followup, complete_followup, snooze_followup
-from minicrm.services.interactions import log_interaction
-from minicrm.services.remind import (
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.contacts.trash import trash_contact
+from minicrm.services.followups.cadence import set_cadence
+from minicrm.services.followups.followups import add_followup, complete_followup, snooze_followup
+from minicrm.services.followups.interactions import log_interaction
+from minicrm.services.followups.remind import (
     build_digest,
     digest_to_json,
     mark_sent,
@@ -226,8 +227,8 @@ def test_json_has_exactly_the_documented_keys(engine, around_midnight):
 
 
 def test_mail_settings_prefer_the_environment_and_pick_safe_defaults(session, monkeypatch):
-    from minicrm.services.config import set_setting
-    from minicrm.services.mailer import mail_settings
+    from minicrm.services.followups.mailer import mail_settings
+    from minicrm.services.records.config import set_setting
 
     monkeypatch.setattr("socket.gethostname", lambda: "shop-pc")
     nothing = mail_settings(session, environ={})
@@ -259,14 +260,14 @@ def test_mail_settings_prefer_the_environment_and_pick_safe_defaults(session, mo
     ],
 )
 def test_bad_mail_settings_are_user_errors(session, environ, fragment):
-    from minicrm.services.mailer import mail_settings
+    from minicrm.services.followups.mailer import mail_settings
 
     with pytest.raises(UserError, match=fragment):
         mail_settings(session, environ=environ)
 
 
 def test_a_password_never_goes_to_a_remote_server_in_clear():
-    from minicrm.services.mailer import SmtpSettings, send_digest
+    from minicrm.services.followups.mailer import SmtpSettings, send_digest
 
     plain_text = SmtpSettings("mail.example", 25, "ana", "pw", starttls=False)
     with pytest.raises(UserError, match="refusing to send the password to mail.example:25"):

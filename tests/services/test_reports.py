@@ -7,11 +7,11 @@ from sqlalchemy import func, insert, select
 
 from minicrm.errors import UserError
 from minicrm.models import LOST, WON, Contact, Deal, Interaction, StageChange
-from minicrm.services import funnel
-from minicrm.services.config import set_setting
-from minicrm.services.demo import generate_demo
-from minicrm.services.funnel import funnel_report
-from minicrm.services.reports import activity_report, forecast_report, segments_report
+from minicrm.services.demo.generate import generate_demo
+from minicrm.services.funnel import funnel
+from minicrm.services.funnel.funnel import funnel_report
+from minicrm.services.funnel.reports import activity_report, forecast_report, segments_report
+from minicrm.services.records.config import set_setting
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 

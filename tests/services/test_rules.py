@@ -5,8 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minicrm.errors import ValidationError
-from minicrm.services.figures import VOCABULARY
-from minicrm.services.rules import MAX_DEPTH, MAX_LENGTH, RuleError, parse_expression
+from minicrm.services.scoring.figures import VOCABULARY
+from minicrm.services.scoring.rules import MAX_DEPTH, MAX_LENGTH, RuleError, parse_expression
 
 
 def matches(text: str, tags=(), **values) -> bool:

@@ -7,8 +7,8 @@ import pytest
 
 from minicrm.errors import UserError
 from minicrm.models import WON
-from minicrm.services.config import set_setting
-from minicrm.services.sales import sales_report
+from minicrm.services.funnel.sales import sales_report
+from minicrm.services.records.config import set_setting
 from services.test_funnel import Sale as Deal_
 from services.test_funnel import World, write
 

@@ -11,30 +11,29 @@ from sqlalchemy import select, update
 
 from minicrm.errors import ValidationError
 from minicrm.models import Contact, Deal, FollowUp, Interaction
-from minicrm.services import scoring
-from minicrm.services.contacts import (
+from minicrm.services.contacts.editing import (
     ContactChanges,
     ContactInput,
     add_contact,
-    list_contacts,
-    trash_contact,
     update_contact,
 )
-from minicrm.services.figures import FIGURES, facts_for
-from minicrm.services.followups import (
+from minicrm.services.contacts.listing import list_contacts
+from minicrm.services.contacts.trash import trash_contact
+from minicrm.services.followups.followups import (
     add_followup,
     complete_followup,
     remove_followup,
     snooze_followup,
 )
-from minicrm.services.interactions import log_interaction
-from minicrm.services.rules import RuleError
-from minicrm.services.scoring import (
-    DEFAULT_RULES,
+from minicrm.services.followups.interactions import log_interaction
+from minicrm.services.scoring import scores as scoring
+from minicrm.services.scoring.figures import FIGURES, facts_for
+from minicrm.services.scoring.rulebook import DEFAULT_RULES, parse_rules
+from minicrm.services.scoring.rules import RuleError
+from minicrm.services.scoring.scores import (
     current_rules,
     explain,
     load_rules,
-    parse_rules,
     recompute_scores,
     rules_text,
     top_scores,
@@ -483,7 +482,7 @@ def deal_rules(session):
 
 
 def second_deal(session, contact_id, title, **fields):
-    from minicrm.services.deals.records import open_deal
+    from minicrm.services.records.deals import open_deal
 
     deal = open_deal(session, title=title, stage="interest", contact_id=contact_id,
                      now=NOW - DAY, **fields)  # fmt: skip
@@ -547,7 +546,7 @@ def test_a_contact_with_two_open_deals_has_two_scores(session):
     ]  # fmt: skip
     assert explain(session, contact.id, now=NOW).deal_id == second.id
     # closing the current deal makes the other one current again
-    from minicrm.services.stages import move_deal
+    from minicrm.services.deals.stages import move_deal
 
     move_deal(session, session.get(Deal, second.id), "lost", reason="no budget", at=NOW, now=NOW)
     scoring.refresh_score(session, contact.id, now=NOW)
@@ -565,7 +564,7 @@ def test_refresh_score_rescores_every_live_deal_of_the_contact(session, rules):
 
 
 def test_a_deal_without_a_contact(session, rules):
-    from minicrm.services.deals.records import open_deal
+    from minicrm.services.records.deals import open_deal
 
     deal = open_deal(session, title="Walk-in order", stage="interest", source="referral",
                      now=NOW)  # fmt: skip
@@ -594,7 +593,7 @@ def test_recompute_for_some_contacts_scores_all_their_deals(session, rules):
 
 
 def test_the_known_names_include_deal_contact_and_company_fields():
-    from minicrm.services.figures import VOCABULARY
+    from minicrm.services.scoring.figures import VOCABULARY
 
     for name in ("contact.city", "company.industry", "expected_close", "days_to_close",
                  "lines_count", "contact.source", "company.name"):  # fmt: skip

@@ -8,17 +8,15 @@ from sqlalchemy import text
 from minicrm.db import make_engine, session_scope
 from minicrm.errors import UserError
 from minicrm.models import Interaction
-from minicrm.services.contacts import (
+from minicrm.services.contacts.editing import (
     ContactChanges,
-    ContactFilter,
     ContactInput,
     add_contact,
-    list_contacts,
-    purge_contact,
-    trash_contact,
     update_contact,
 )
-from minicrm.services.search import _FTS_FLAG, _has_fts5, search_contacts
+from minicrm.services.contacts.listing import ContactFilter, list_contacts
+from minicrm.services.contacts.search import _FTS_FLAG, _has_fts5, search_contacts
+from minicrm.services.contacts.trash import purge_contact, trash_contact
 from minicrm.text import search_text
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

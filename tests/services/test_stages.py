@@ -7,9 +7,10 @@ from sqlalchemy import select
 
 from minicrm.errors import UserError, ValidationError
 from minicrm.models import Contact, Deal, StageChange
-from minicrm.services import config
-from minicrm.services.contacts import ContactInput, add_contact, trash_contact
-from minicrm.services.stages import change_stages, move_stage, pipeline
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.contacts.trash import trash_contact
+from minicrm.services.deals.stages import change_stages, move_stage, pipeline
+from minicrm.services.records import config
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 CREATED = NOW - timedelta(days=30)

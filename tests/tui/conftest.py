@@ -26,8 +26,8 @@ def fixed_now() -> datetime:
 def demo_engine(engine):
     """The test database with 50 demo contacts, a year of their history, and
     their scores worked out (the demo generator leaves every score at 0)."""
-    from minicrm.services.demo import generate_demo
-    from minicrm.services.scoring import recompute_scores
+    from minicrm.services.demo.generate import generate_demo
+    from minicrm.services.scoring.scores import recompute_scores
 
     with session_scope(engine) as session:
         generate_demo(session, contacts=DEMO_CONTACTS, seed=DEMO_SEED, now=FIXED_NOW)

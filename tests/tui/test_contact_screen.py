@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from minicrm.db import make_engine, session_scope
 from minicrm.models import Contact, FollowUp, Interaction, StageChange
-from minicrm.services import paging
-from minicrm.services.contacts import ContactChanges, update_contact
+from minicrm.services.contacts import paging
+from minicrm.services.contacts.editing import ContactChanges, update_contact
 from minicrm.tui.screens.contact import ContactScreen
 from minicrm.tui.screens.contacts import ContactsScreen
 from minicrm.tui.screens.forms import (
@@ -45,8 +45,8 @@ def test_shows_fields_tags_score_followups_and_timeline(make_tui, demo_engine, s
             select(Interaction.contact_id).group_by(Interaction.contact_id)
             .order_by(func.count().desc(), Interaction.contact_id)
         ).scalars().first()  # fmt: skip
-        from minicrm.services.profile import contact_profile
-        from minicrm.services.scoring import explain
+        from minicrm.services.profiles.contact import contact_profile
+        from minicrm.services.scoring.scores import explain
 
         profile = contact_profile(session, busiest)
         scored = explain(session, busiest, now=datetime(2026, 11, 23, 9, 30, tzinfo=UTC))
@@ -289,7 +289,7 @@ def test_edit_fields_and_tags(make_tui, demo_engine, settle, lead, plain):
 
     asyncio.run(scenario())
     with session_scope(demo_engine, write=False) as session:
-        from minicrm.services.contacts import get_contact
+        from minicrm.services.records.contacts import get_contact
 
         contact = get_contact(session, contact_id)
     assert (contact.email, contact.company) == ("new@example.com", "Tiles & Co")
@@ -373,7 +373,7 @@ def test_next_and_previous_walk_the_list_order(make_tui, demo_engine, settle, pl
 
 
 def test_an_overdue_follow_up_says_so(make_tui, demo_engine, settle, lead, fixed_now, plain):
-    from minicrm.services.followups import add_followup
+    from minicrm.services.followups.followups import add_followup
 
     contact_id, _name = lead
     with session_scope(demo_engine) as session:

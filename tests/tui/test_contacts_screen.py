@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from minicrm.db import make_engine, session_scope
 from minicrm.models import Contact
-from minicrm.services import paging
-from minicrm.services.contacts import ContactInput, add_contact, update_contact
-from minicrm.services.interactions import log_interaction
+from minicrm.services.contacts import paging
+from minicrm.services.contacts.editing import ContactInput, add_contact, update_contact
+from minicrm.services.followups.interactions import log_interaction
 from minicrm.text import fold
 from minicrm.tui.screens.contact import ContactScreen
 from minicrm.tui.screens.contacts import ContactsScreen
@@ -216,7 +216,7 @@ def test_changes_from_another_program_show_after_the_poll(
 
 
 def update_contact_name(session, contact_id: int) -> None:
-    from minicrm.services.contacts import ContactChanges
+    from minicrm.services.contacts.editing import ContactChanges
 
     update_contact(session, contact_id, ContactChanges(fields={"city": "Elsewhere"}))
 
@@ -337,7 +337,7 @@ def test_a_contact_deleted_elsewhere_closes_its_screen(make_tui, database_url, s
             await open_contact(app, pilot, settle, contact_id)
             other = make_engine(database_url)
             try:
-                from minicrm.services.contacts import trash_contact
+                from minicrm.services.contacts.trash import trash_contact
 
                 with session_scope(other) as session:
                     trash_contact(session, contact_id)

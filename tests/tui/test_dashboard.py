@@ -9,13 +9,13 @@ import pytest
 
 from minicrm.db import session_scope
 from minicrm.models import LOST, WON
-from minicrm.services.activity import recent_interactions
-from minicrm.services.cadence import due_to_get_in_touch, set_cadence
-from minicrm.services.demo import generate_demo
-from minicrm.services.followups import list_followups
-from minicrm.services.interactions import log_interaction
-from minicrm.services.scoring import recompute_scores
-from minicrm.services.stages import pipeline
+from minicrm.services.deals.stages import pipeline
+from minicrm.services.demo.generate import generate_demo
+from minicrm.services.followups.cadence import due_to_get_in_touch, set_cadence
+from minicrm.services.followups.followups import list_followups
+from minicrm.services.followups.interactions import log_interaction
+from minicrm.services.funnel.activity import recent_interactions
+from minicrm.services.scoring.scores import recompute_scores
 from minicrm.tui.app import make_app
 from minicrm.tui.screens.contact import ContactScreen
 from minicrm.tui.screens.dashboard import DashboardScreen, contact_of_row

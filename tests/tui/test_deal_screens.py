@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from minicrm.db import session_scope
 from minicrm.models import Contact, Deal, StageChange
-from minicrm.services.contacts import ContactInput, add_contact
+from minicrm.services.contacts.editing import ContactInput, add_contact
 from minicrm.services.deals.deals import DealInput, add_deal
 from minicrm.services.deals.products import add_product
 from minicrm.tui.app import make_app

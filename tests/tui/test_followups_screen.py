@@ -11,8 +11,8 @@ from sqlmodel import select
 from minicrm.dates import start_of_day
 from minicrm.db import session_scope
 from minicrm.models import FollowUp
-from minicrm.services.contacts import ContactInput, add_contact
-from minicrm.services.followups import add_followup, list_followups
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.followups.followups import add_followup, list_followups
 from minicrm.tui.app import make_app
 from minicrm.tui.screens.contact import ContactScreen
 from minicrm.tui.screens.followups import FollowUpsScreen, SnoozeScreen
@@ -184,7 +184,7 @@ async def test_a_follow_up_added_elsewhere_appears(agenda_db):
 
 @sync
 async def test_demo_agenda_matches_the_service(engine):
-    from minicrm.services.demo import generate_demo
+    from minicrm.services.demo.generate import generate_demo
 
     with session_scope(engine) as session:
         generate_demo(session, contacts=50, seed=7, now=NOW)

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from minicrm.db import session_scope
-from minicrm.services.contacts import ContactInput, add_contact
-from minicrm.services.demo import generate_demo
-from minicrm.services.funnel import funnel_report
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.demo.generate import generate_demo
+from minicrm.services.funnel.funnel import funnel_report
 from minicrm.tui.app import make_app
 from minicrm.tui.screens.reports import ReportsScreen
 from minicrm.tui.widgets.bars import StageBars

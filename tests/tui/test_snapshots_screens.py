@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from minicrm.db import session_scope
-from minicrm.services.cadence import set_cadence
-from minicrm.services.demo import generate_demo
-from minicrm.services.scoring import recompute_scores
+from minicrm.services.demo.generate import generate_demo
+from minicrm.services.followups.cadence import set_cadence
+from minicrm.services.scoring.scores import recompute_scores
 from minicrm.tui.app import make_app
 
 NOW = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)

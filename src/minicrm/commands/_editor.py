@@ -27,7 +27,8 @@ def edit_in_editor(ctx: typer.Context, ref: str):
     """Returns the updated contact, or None when nothing changed."""
     from minicrm.commands import _output as out
     from minicrm.errors import UserError
-    from minicrm.services.contacts import get_contact, update_contact
+    from minicrm.services.contacts.editing import update_contact
+    from minicrm.services.records.contacts import get_contact
 
     with unit_of_work(ctx, write=False) as session:
         before = get_contact(session, ref)
@@ -61,7 +62,7 @@ def contact_to_toml(contact) -> str:
 def changes_from_toml(before, text: str):
     """The ContactChanges that turn `before` into what the TOML says."""
     from minicrm.errors import UserError
-    from minicrm.services.contacts import ContactChanges
+    from minicrm.services.contacts.editing import ContactChanges
 
     if not _strip_error_lines(text).strip() or all(
         line.startswith("#") or not line.strip() for line in text.splitlines()

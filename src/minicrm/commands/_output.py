@@ -13,10 +13,7 @@ from typing import Any, NoReturn
 import typer
 
 from minicrm.errors import ExitCode
-from minicrm.services.exporting import (  # CSV-injection guard: one definition, by the exports
-    csv_cell,
-    neutralize_formula,  # noqa: F401 - kept importable from here
-)
+from minicrm.services.transfer.exporting import csv_cell
 
 PLAIN_WIDTH_SAMPLE = 200  # rows used to size columns of plain, streamed tables
 

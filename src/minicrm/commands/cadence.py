@@ -27,7 +27,7 @@ def set_(
 ) -> None:
     """`crm cadence set REF 30d` or `crm cadence set --tag vip 30d`."""
     from minicrm.commands import _output as out
-    from minicrm.services.cadence import set_cadence
+    from minicrm.services.followups.cadence import set_cadence
 
     ref, every = (None, first) if tag and every is None else (first, every)
     if every is None:
@@ -44,7 +44,7 @@ def list_(
 ) -> None:
     """Every cadence."""
     from minicrm.commands import _output as out
-    from minicrm.services.cadence import list_cadences
+    from minicrm.services.followups.cadence import list_cadences
 
     with unit_of_work(ctx, write=False) as session:
         cadences = list_cadences(session)
@@ -58,7 +58,7 @@ def list_(
 def rm(ctx: typer.Context, ref: OptionalRef = None, tag: Tag = None) -> None:
     """Remove the cadence of a contact (REF) or of --tag."""
     from minicrm.commands import _output as out
-    from minicrm.services.cadence import remove_cadence
+    from minicrm.services.followups.cadence import remove_cadence
 
     with unit_of_work(ctx) as session:
         gone = remove_cadence(session, ref=ref, tag=tag)

@@ -37,7 +37,7 @@ PROFILE_FIELDS = [
 
 
 def _assignments(items: list[str] | None) -> dict[str, str]:
-    from minicrm.services.validation import parse_assignment
+    from minicrm.services.records.validation import parse_assignment
 
     return dict(parse_assignment(item) for item in items or [])
 
@@ -67,7 +67,7 @@ def add(
 ) -> None:
     """Create a company and print its id."""
     from minicrm.commands import _output as out
-    from minicrm.services.companies import CompanyInput, add_company
+    from minicrm.services.companies.companies import CompanyInput, add_company
 
     data = CompanyInput(
         name=name, domain=domain, email=email, phone=phone, industry=industry, city=city,
@@ -100,7 +100,7 @@ def list_(
 ) -> None:
     """Companies with their people and open deals, as a table (or JSON/CSV)."""
     from minicrm.commands import _output as out
-    from minicrm.services.companies import CompanyFilter, list_companies
+    from minicrm.services.companies.reading import CompanyFilter, list_companies
 
     if json_ and csv_:
         out.fail("choose one of --json and --csv")
@@ -137,7 +137,7 @@ def show(
 ) -> None:
     """A company's fields, people, open deals, won revenue and its people's timeline."""
     from minicrm.commands import _output as out
-    from minicrm.services.companies import company_profile
+    from minicrm.services.profiles.company import company_profile
 
     with unit_of_work(ctx, write=False) as session:
         profile = company_profile(session, ref, timeline_limit=limit)
@@ -208,7 +208,7 @@ def edit(
 ) -> None:
     """Change fields (an empty value clears one)."""
     from minicrm.commands import _output as out
-    from minicrm.services.companies import CompanyChanges, update_company
+    from minicrm.services.companies.companies import CompanyChanges, update_company
 
     given = {
         "name": name, "domain": domain, "email": email, "phone": phone, "industry": industry,
@@ -240,7 +240,8 @@ def rm(
 ) -> None:
     """Move a company to the trash; its people and deals keep their link."""
     from minicrm.commands import _output as out
-    from minicrm.services.companies import get_company, trash_company
+    from minicrm.services.companies.companies import trash_company
+    from minicrm.services.companies.reading import get_company
 
     if not yes and out.interactive():
         with unit_of_work(ctx, write=False) as session:
@@ -258,7 +259,7 @@ def rm(
 def restore(ctx: typer.Context, ref: Ref) -> None:
     """Take a company back out of the trash."""
     from minicrm.commands import _output as out
-    from minicrm.services.companies import restore_company
+    from minicrm.services.companies.companies import restore_company
 
     with unit_of_work(ctx) as session:
         company = restore_company(session, ref)

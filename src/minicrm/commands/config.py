@@ -23,7 +23,7 @@ def list_(
 ) -> None:
     """Every setting with its value."""
     from minicrm.commands import _output as out
-    from minicrm.services.config import list_settings
+    from minicrm.services.records.config import list_settings
     from minicrm.settings import KNOWN_SETTINGS
 
     with unit_of_work(ctx, write=False) as session:
@@ -38,7 +38,7 @@ def list_(
 @app.command("get")
 def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Setting name.")]) -> None:
     """Print one setting's value (nothing when unset)."""
-    from minicrm.services.config import get_setting
+    from minicrm.services.records.config import get_setting
 
     with unit_of_work(ctx, write=False) as session:
         value = get_setting(session, key)
@@ -61,8 +61,8 @@ def set_(
     """Change a setting (validated before it is stored)."""
     from minicrm.commands import _output as out
     from minicrm.errors import UserError
-    from minicrm.services.config import set_setting
-    from minicrm.services.stages import change_stages
+    from minicrm.services.deals.stages import change_stages
+    from minicrm.services.records.config import set_setting
 
     if move_to is not None and key != "stages":
         raise UserError("--move-to only goes with `crm config set stages …`")

@@ -78,7 +78,7 @@ def add(
     """Create a contact (and its first deal, unless --no-deal) and print its id."""
     from minicrm.commands import _output as out
     from minicrm.errors import DuplicateError
-    from minicrm.services.contacts import ContactInput, add_contact
+    from minicrm.services.contacts.editing import ContactInput, add_contact
 
     data = ContactInput(
         name=name, email=email, phone=phone, company=company, title=title, city=city,
@@ -122,7 +122,7 @@ def list_(
 ) -> None:
     """Contacts as a table (or JSON/CSV), filtered and sorted."""
     from minicrm.commands import _output as out
-    from minicrm.services.contacts import ContactFilter, count_contacts, list_contacts
+    from minicrm.services.contacts.listing import ContactFilter, count_contacts, list_contacts
 
     if json_ and csv_:
         out.fail("choose one of --json and --csv")
@@ -177,7 +177,7 @@ def _money(cents: int | None) -> str:
 
 def _zone(session):
     from minicrm.dates import local_zone
-    from minicrm.services.config import get_setting
+    from minicrm.services.records.config import get_setting
 
     return local_zone(get_setting(session, "timezone"))
 
@@ -190,7 +190,7 @@ def show(
 ) -> None:
     """A contact's profile, tags, score, timeline and open follow-ups."""
     from minicrm.commands import _output as out
-    from minicrm.services.profile import contact_profile
+    from minicrm.services.profiles.contact import contact_profile
 
     with unit_of_work(ctx, write=False) as session:
         profile = contact_profile(session, ref, timeline_limit=limit)
@@ -280,7 +280,7 @@ def edit(
 ) -> None:
     """Change fields (an empty value clears one); with no option, edit as TOML in $EDITOR."""
     from minicrm.commands import _output as out
-    from minicrm.services.contacts import ContactChanges, update_contact
+    from minicrm.services.contacts.editing import ContactChanges, update_contact
 
     given = {
         "name": name, "email": email, "phone": phone, "company": company, "title": title,
@@ -324,7 +324,8 @@ def rm(
 ) -> None:
     """Move a contact to the trash (or, with --purge, delete it for good)."""
     from minicrm.commands import _output as out
-    from minicrm.services.contacts import get_contact, purge_contact, trash_contact
+    from minicrm.services.contacts.trash import purge_contact, trash_contact
+    from minicrm.services.records.contacts import get_contact
 
     if not yes:
         with unit_of_work(ctx, write=False) as session:
@@ -360,7 +361,7 @@ def trash(ctx: typer.Context, json_: Json = False) -> None:
     """Contacts in the trash."""
     from minicrm.commands import _output as out
     from minicrm.dates import format_local
-    from minicrm.services.contacts import list_trash
+    from minicrm.services.contacts.trash import list_trash
 
     with unit_of_work(ctx, write=False) as session:
         contacts = list_trash(session)
@@ -377,7 +378,7 @@ def trash(ctx: typer.Context, json_: Json = False) -> None:
 def restore(ctx: typer.Context, ref: Ref) -> None:
     """Take a contact back out of the trash."""
     from minicrm.commands import _output as out
-    from minicrm.services.contacts import restore_contact
+    from minicrm.services.contacts.trash import restore_contact
 
     with unit_of_work(ctx) as session:
         contact = restore_contact(session, ref)
@@ -392,7 +393,7 @@ def search(
 ) -> None:
     """Full-text search over names, emails, companies, notes and interactions."""
     from minicrm.commands import _output as out
-    from minicrm.services.search import search_contacts
+    from minicrm.services.contacts.search import search_contacts
 
     with unit_of_work(ctx, write=False) as session:
         hits = search_contacts(session, query, limit=limit)
@@ -428,6 +429,6 @@ def _mine_or(owner: str | None, mine: bool) -> str | None:
 
 
 def _assignments(items: list[str] | None) -> dict[str, str]:
-    from minicrm.services.validation import parse_assignment
+    from minicrm.services.records.validation import parse_assignment
 
     return dict(parse_assignment(item) for item in items or [])

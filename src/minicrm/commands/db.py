@@ -125,7 +125,7 @@ def check(
     from sqlalchemy.engine import make_url
 
     from minicrm.commands import _output as out
-    from minicrm.services.store import check_store
+    from minicrm.services.records.store import check_store
 
     with unit_of_work(ctx, write=False) as session:
         report = check_store(session)

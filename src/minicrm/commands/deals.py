@@ -170,8 +170,8 @@ def _row(deal) -> list[str]:
 def show(ctx: typer.Context, ref: DealRef, json_: Json = False) -> None:
     """A deal: its fields, lines, stage history and linked interactions."""
     from minicrm.commands import _output as out
-    from minicrm.services.config import local_zone_of
     from minicrm.services.deals.deals import deal_detail
+    from minicrm.services.records.config import local_zone_of
 
     with unit_of_work(ctx, write=False) as session:
         detail = deal_detail(session, ref)
@@ -275,8 +275,8 @@ def rm(
 ) -> None:
     """Move a deal to the trash (undo: crm deal restore ID)."""
     from minicrm.commands import _output as out
-    from minicrm.services.deals import get_deal
     from minicrm.services.deals.deals import trash_deal
+    from minicrm.services.deals.reading import get_deal
 
     if not yes and out.interactive():
         with unit_of_work(ctx, write=False) as session:
@@ -314,14 +314,14 @@ def stage(
 ) -> None:
     """Move one deal in the funnel; every move is kept in its history."""
     from minicrm.commands import _output as out
-    from minicrm.commands.stages import _ask_lost_reason
+    from minicrm.commands._prompts import ask_lost_reason
     from minicrm.dates import parse_when
-    from minicrm.services.config import local_zone_of
     from minicrm.services.deals.deals import stage_deal
+    from minicrm.services.records.config import local_zone_of
 
     now = _now()
     if new_stage.strip().casefold() == "lost" and not reason and out.interactive():
-        reason = _ask_lost_reason()
+        reason = ask_lost_reason()
     with unit_of_work(ctx) as session:
         when = parse_when(at, now=now, zone=local_zone_of(session)) if at else None
         deal = stage_deal(session, ref, new_stage, reason=reason, at=when, now=now)
@@ -349,11 +349,11 @@ def lost(
 ) -> None:
     """Mark a deal lost, with the reason."""
     from minicrm.commands import _output as out
-    from minicrm.commands.stages import _ask_lost_reason
+    from minicrm.commands._prompts import ask_lost_reason
     from minicrm.services.deals.deals import lose_deal
 
     if not reason and out.interactive():
-        reason = _ask_lost_reason()
+        reason = ask_lost_reason()
     with unit_of_work(ctx) as session:
         deal = lose_deal(session, ref, reason, now=_now())
     _done(deal, json_, f"deal #{deal.id} {deal.title} is lost ({deal.lost_reason})")

@@ -51,7 +51,7 @@ def dedupe(
     or a very similar name at a similar company (or both without one).
     With --companies, groups of companies that look like one."""
     from minicrm.commands import _output as out
-    from minicrm.services.dedupe import iter_duplicate_groups
+    from minicrm.services.dedupe.contacts import iter_duplicate_groups
 
     if merge_ and not yes and not out.interactive():
         out.fail("--merge asks before each group; without a terminal add --yes to merge them all")
@@ -117,7 +117,9 @@ def _merge_groups(ctx: typer.Context, threshold: int, *, ask: bool, json_: bool)
     from tempfile import SpooledTemporaryFile
 
     from minicrm.commands import _output as out
-    from minicrm.services.dedupe import iter_duplicate_groups, merge_contacts
+    from minicrm.commands._prompts import ask_yes_no_quit
+    from minicrm.services.dedupe.contacts import iter_duplicate_groups
+    from minicrm.services.dedupe.merging import merge_contacts
 
     chosen: list[list[int]] = []
     found = 0
@@ -126,7 +128,8 @@ def _merge_groups(ctx: typer.Context, threshold: int, *, ask: bool, json_: bool)
             if ask:
                 out.print_table(GROUP_HEADER, _group_rows(found, group))
                 keep = group.contacts[0]
-                answer = _ask(f"Merge group {found} into #{keep.id} {keep.name}? [y/n/q]")
+                question = f"Merge group {found} into #{keep.id} {keep.name}? [y/n/q]"
+                answer = ask_yes_no_quit(question)
                 if answer == "q":
                     break
                 if answer == "n":
@@ -149,13 +152,6 @@ def _merge_groups(ctx: typer.Context, threshold: int, *, ask: bool, json_: bool)
         out.info("nothing merged" if found else "no likely duplicates")
 
 
-def _ask(question: str) -> str:
-    while True:
-        answer = typer.prompt(question, default="n", show_default=False).strip().lower()
-        if answer[:1] in ("y", "n", "q"):
-            return answer[:1]
-
-
 def merge(
     ctx: typer.Context,
     keep: Annotated[str, typer.Argument(metavar="KEEP", help="The contact that stays (REF).")],
@@ -168,7 +164,7 @@ def merge(
     history and tags move to KEEP, KEEP's empty fields are filled from them,
     and they are deleted for good. All in one transaction."""
     from minicrm.commands import _output as out
-    from minicrm.services.dedupe import merge_contacts
+    from minicrm.services.dedupe.merging import merge_contacts
 
     with unit_of_work(ctx) as session:
         result = merge_contacts(session, keep, others, now=datetime.now(UTC))

@@ -25,8 +25,8 @@ def dedupe_companies(
     ctx: typer.Context, threshold: int, *, merge_: bool, ask: bool, json_: bool
 ) -> None:
     from minicrm.commands import _output as out
-    from minicrm.commands.dedupe import _ask
-    from minicrm.services.companies.dedupe import find_duplicate_companies, merge_companies
+    from minicrm.commands._prompts import ask_yes_no_quit
+    from minicrm.services.dedupe.companies import find_duplicate_companies, merge_companies
 
     with unit_of_work(ctx, write=False) as session:
         groups = find_duplicate_companies(session, threshold=threshold)
@@ -48,7 +48,7 @@ def dedupe_companies(
         if ask:
             out.print_table(GROUP_HEADER, _group_rows(number, group))
             keep = group.companies[0]
-            answer = _ask(f"Merge group {number} into #{keep.id} {keep.name}? [y/n/q]")
+            answer = ask_yes_no_quit(f"Merge group {number} into #{keep.id} {keep.name}? [y/n/q]")
             if answer == "q":
                 break
             if answer == "n":

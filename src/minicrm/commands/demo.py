@@ -19,7 +19,7 @@ def demo(
     """Add demo contacts, their companies and deals (with product lines), and a year of
     interactions, follow-ups and funnel history."""
     from minicrm.commands import _output as out
-    from minicrm.services.demo import generate_demo
+    from minicrm.services.demo.generate import generate_demo
 
     with unit_of_work(ctx) as session:
         summary = generate_demo(session, contacts=contacts, seed=seed)

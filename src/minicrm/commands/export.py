@@ -112,8 +112,8 @@ def _now():
 def _followups_ics(ctx: typer.Context, request: ExportRequest, sink: BinaryIO) -> str:
     from minicrm.commands._store import unit_of_work
     from minicrm.errors import UserError
-    from minicrm.services.config import local_zone_of
-    from minicrm.services.exporting import followups_to_ics, open_followups_for_export
+    from minicrm.services.records.config import local_zone_of
+    from minicrm.services.transfer.exporting import followups_to_ics, open_followups_for_export
 
     if request.kind not in ICS_KINDS:
         raise UserError(f"unknown --as {request.kind!r}; choose todo or event")
@@ -128,8 +128,8 @@ def _contacts(ctx: typer.Context, request: ExportRequest, sink: BinaryIO, *, fmt
     """Live contacts (one owner's with --owner), streamed as they are read."""
     from minicrm.commands._store import unit_of_work
     from minicrm.errors import UserError
-    from minicrm.services import exporting
-    from minicrm.services.contacts import ContactFilter, list_contacts
+    from minicrm.services.contacts.listing import ContactFilter, list_contacts
+    from minicrm.services.transfer import exporting
 
     if fmt == "vcf" and request.vcard_version not in VCARD_VERSIONS:
         raise UserError(f"unknown --vcard-version {request.vcard_version!r}; choose 3.0 or 4.0")
@@ -157,7 +157,7 @@ def _deals(ctx: typer.Context, request: ExportRequest, sink: BinaryIO, *, fmt: s
 def _all_json(ctx: typer.Context, request: ExportRequest, sink: BinaryIO) -> str:
     from minicrm.commands._store import unit_of_work
     from minicrm.errors import UserError
-    from minicrm.services.exporting import write_all_json
+    from minicrm.services.transfer.exporting import write_all_json
 
     if request.owner:
         raise UserError("--owner does not apply to `crm export all`: it exports everything")

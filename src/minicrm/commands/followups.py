@@ -47,8 +47,8 @@ def log(
     """Record an interaction with a contact; prints its id."""
     from minicrm.commands import _output as out
     from minicrm.dates import parse_when
-    from minicrm.services.config import local_zone_of
-    from minicrm.services.interactions import log_interaction
+    from minicrm.services.followups.interactions import log_interaction
+    from minicrm.services.records.config import local_zone_of
 
     now = _now()
     with unit_of_work(ctx) as session:
@@ -84,8 +84,8 @@ def add(
     """Schedule a follow-up; prints its id and when it is due."""
     from minicrm.commands import _output as out
     from minicrm.dates import format_local, parse_when
-    from minicrm.services.config import local_zone_of
-    from minicrm.services.followups import add_followup
+    from minicrm.services.followups.followups import add_followup
+    from minicrm.services.records.config import local_zone_of
 
     now = _now()
     with unit_of_work(ctx) as session:
@@ -122,8 +122,8 @@ def list_(
     owner = _mine_or(owner, mine)
     from minicrm.commands import _output as out
     from minicrm.dates import format_local
-    from minicrm.services.config import local_zone_of
-    from minicrm.services.followups import list_followups
+    from minicrm.services.followups.followups import list_followups
+    from minicrm.services.records.config import local_zone_of
 
     chosen = [name for name, on in (("overdue", overdue), ("today", today), ("week", week),
                                     ("all", all_)) if on]  # fmt: skip
@@ -154,8 +154,8 @@ def done(ctx: typer.Context, followup_id: FollowUpId, json_: Json = False) -> No
     """Mark a follow-up done; a recurring one schedules its next occurrence."""
     from minicrm.commands import _output as out
     from minicrm.dates import format_local
-    from minicrm.services.config import local_zone_of
-    from minicrm.services.followups import complete_followup
+    from minicrm.services.followups.followups import complete_followup
+    from minicrm.services.records.config import local_zone_of
 
     now = _now()
     with unit_of_work(ctx) as session:
@@ -179,8 +179,8 @@ def snooze(ctx: typer.Context, followup_id: FollowUpId, when: When, json_: Json 
     """Move a follow-up to a later time (counts the snoozes)."""
     from minicrm.commands import _output as out
     from minicrm.dates import format_local, parse_when
-    from minicrm.services.config import local_zone_of
-    from minicrm.services.followups import snooze_followup
+    from minicrm.services.followups.followups import snooze_followup
+    from minicrm.services.records.config import local_zone_of
 
     now = _now()
     with unit_of_work(ctx) as session:
@@ -200,7 +200,7 @@ def snooze(ctx: typer.Context, followup_id: FollowUpId, when: When, json_: Json 
 def rm(ctx: typer.Context, followup_id: FollowUpId) -> None:
     """Delete a follow-up."""
     from minicrm.commands import _output as out
-    from minicrm.services.followups import remove_followup
+    from minicrm.services.followups.followups import remove_followup
 
     with unit_of_work(ctx) as session:
         gone = remove_followup(session, followup_id)

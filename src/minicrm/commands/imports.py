@@ -81,8 +81,8 @@ def import_(
 def _import(ctx, files, format_, mapping, dry_run, skip_invalid, on_duplicate, json_) -> None:
     from minicrm.commands import _output as out
     from minicrm.errors import UserError
-    from minicrm.services.import_files import ImportOptions, import_file
-    from minicrm.services.importing import ImportRejected
+    from minicrm.services.transfer.files import ImportOptions, import_file
+    from minicrm.services.transfer.importing import ImportRejected
     from minicrm.services.transfer.maven import import_maven, maven_files
 
     paths = [Path(f).expanduser() for f in files]
@@ -172,8 +172,8 @@ def _print_rejected(exc) -> None:
 
 def _list(ctx, json_: bool) -> None:
     from minicrm.commands import _output as out
-    from minicrm.services.config import local_zone_of
-    from minicrm.services.import_batches import list_batches
+    from minicrm.services.records.config import local_zone_of
+    from minicrm.services.transfer.batches import list_batches
 
     with unit_of_work(ctx, write=False) as session:
         batches = list_batches(session)
@@ -199,7 +199,7 @@ def _list(ctx, json_: bool) -> None:
 
 def _undo(ctx, batch_id: int, force: bool, json_: bool) -> None:
     from minicrm.commands import _output as out
-    from minicrm.services.import_batches import undo_batch
+    from minicrm.services.transfer.batches import undo_batch
 
     with unit_of_work(ctx) as session:
         result = undo_batch(session, batch_id, force=force)

@@ -47,9 +47,9 @@ def remind(
     grouped by owner, with phone and email. Made for cron."""
     from datetime import UTC, datetime
 
-    from minicrm.services.config import local_zone_of
-    from minicrm.services.mailer import mail_settings, parse_recipients
-    from minicrm.services.remind import build_digest, check_days, mark_sent
+    from minicrm.services.followups.mailer import mail_settings, parse_recipients
+    from minicrm.services.followups.remind import build_digest, check_days, mark_sent
+    from minicrm.services.records.config import local_zone_of
 
     # Every check on the input comes before the database is touched.
     check_days(days)
@@ -95,7 +95,7 @@ def _chosen_format(format_: str | None, json_: bool, *, mailing: bool) -> str:
 def _print(digest, zone, chosen: str) -> None:
     import sys
 
-    from minicrm.services import remind as digests
+    from minicrm.services.followups import remind as digests
 
     if chosen == "json":
         from minicrm.commands._output import print_json
@@ -112,8 +112,8 @@ def _print(digest, zone, chosen: str) -> None:
 
 def _mail(digest, zone, recipients: list[str], settings) -> None:
     from minicrm.commands._output import info
-    from minicrm.services import remind as digests
-    from minicrm.services.mailer import send_digest
+    from minicrm.services.followups import remind as digests
+    from minicrm.services.followups.mailer import send_digest
 
     to = ", ".join(recipients)
     summary = digests.digest_summary(digest)

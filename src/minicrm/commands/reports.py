@@ -57,8 +57,8 @@ def funnel(
     went on, days in stage, win rate, sales cycle, lost reasons, weighted forecast."""
     from datetime import UTC, datetime
 
-    from minicrm.services.config import local_zone_of
-    from minicrm.services.funnel import funnel_report
+    from minicrm.services.funnel.funnel import funnel_report
+    from minicrm.services.records.config import local_zone_of
 
     fmt = _check_format(format_, json_, ("table", "json", "csv", "md"))
     by = by.strip().lower() if by is not None else None
@@ -85,7 +85,7 @@ def funnel(
 @app.command()
 def forecast(ctx: typer.Context, format_: FormatOption = "table", json_: JsonOption = False):
     """Open deals' value weighted by the win probability of each deal's stage."""
-    from minicrm.services.reports import forecast_report
+    from minicrm.services.funnel.reports import forecast_report
 
     fmt = _check_format(format_, json_, ("table", "json", "md"))
     with unit_of_work(ctx, write=False) as session:
@@ -131,7 +131,7 @@ def activity(
     json_: JsonOption = False,
 ):
     """Interactions per owner and kind in each ISO week."""
-    from minicrm.services.reports import activity_report
+    from minicrm.services.funnel.reports import activity_report
 
     fmt = _check_format(format_, json_, ("table", "json", "md"))
     with unit_of_work(ctx, write=False) as session:
@@ -149,11 +149,11 @@ def activity(
 @app.command()
 def segments(ctx: typer.Context, format_: FormatOption = "table", json_: JsonOption = False):
     """Value tiers (ABC by revenue share) and RFM segments, from purchases."""
-    from minicrm.services.reports import segments_report
+    from minicrm.services.funnel.reports import segments_report
 
     fmt = _check_format(format_, json_, ("table", "json", "md"))
     from minicrm.dates import format_local
-    from minicrm.services.config import local_zone_of
+    from minicrm.services.records.config import local_zone_of
 
     with unit_of_work(ctx, write=False) as session:
         report = segments_report(session)
@@ -216,8 +216,8 @@ def sales(
     closed; by product from the deals' lines."""
     from datetime import UTC, datetime
 
-    from minicrm.services.config import local_zone_of
-    from minicrm.services.sales import sales_report
+    from minicrm.services.funnel.sales import sales_report
+    from minicrm.services.records.config import local_zone_of
 
     fmt = _check_format(format_, json_, ("table", "json", "csv", "md"))
     by = by.strip().lower() if by is not None else None

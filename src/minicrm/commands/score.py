@@ -99,7 +99,7 @@ def _recompute_all(ctx: typer.Context) -> None:
     import time
 
     from minicrm.commands import _output as out
-    from minicrm.services.scoring import recompute_scores
+    from minicrm.services.scoring.scores import recompute_scores
 
     started = time.perf_counter()
     with unit_of_work(ctx) as session:

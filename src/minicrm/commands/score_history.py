@@ -33,7 +33,7 @@ def run_history(
     stderr, then `fallback()` (the caller's rule-score view) or the cached
     rule scores."""
     from minicrm.commands import _output as out
-    from minicrm.services.history import history_scores
+    from minicrm.services.scoring.history import history_scores
 
     with unit_of_work(ctx, write=False) as session:
         result = history_scores(session, ref=ref, deal_id=deal, top=top)
@@ -128,7 +128,7 @@ def _show_rule_scores(
     """The rule scores as cached on each deal (kept current by the rules
     engine), open deals best first; REF: the contact's current deal."""
     from minicrm.commands import _output as out
-    from minicrm.services.history import cached_rule_scores
+    from minicrm.services.scoring.history import cached_rule_scores
 
     with unit_of_work(ctx, write=False) as session:
         rows = cached_rule_scores(session, ref=ref, deal_id=deal, top=top)
@@ -159,8 +159,8 @@ def backtest(
     """How well the history model predicts: learn from the oldest 70% of
     closed deals, predict the newest 30%, compare with what happened."""
     from minicrm.commands import _output as out
-    from minicrm.services.config import local_zone_of
-    from minicrm.services.history import backtest as run_backtest
+    from minicrm.services.records.config import local_zone_of
+    from minicrm.services.scoring.history import backtest as run_backtest
 
     with unit_of_work(ctx, write=False) as session:
         report = run_backtest(session)

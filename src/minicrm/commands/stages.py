@@ -29,13 +29,14 @@ def stage(
 ) -> None:
     """Move a contact in the funnel; every move is kept in its history."""
     from minicrm.commands import _output as out
+    from minicrm.commands._prompts import ask_lost_reason
     from minicrm.dates import parse_when
-    from minicrm.services.config import local_zone_of
-    from minicrm.services.stages import move_stage
+    from minicrm.services.deals.stages import move_stage
+    from minicrm.services.records.config import local_zone_of
 
     now = datetime.now(UTC)
     if new_stage.strip().casefold() == "lost" and not reason and out.interactive():
-        reason = _ask_lost_reason()
+        reason = ask_lost_reason()
     with unit_of_work(ctx) as session:
         when = parse_when(at, now=now, zone=local_zone_of(session)) if at else None
         contact = move_stage(session, ref, new_stage, reason=reason, at=when, now=now)
@@ -43,16 +44,6 @@ def stage(
         out.print_json(contact.to_json())
     else:
         out.info(f"#{contact.id} {contact.name} is now in {contact.stage}")
-
-
-def _ask_lost_reason() -> str:
-    from minicrm.services.stages import LOST_REASONS
-
-    choices = "  ".join(f"{n}) {r}" for n, r in enumerate(LOST_REASONS, start=1))
-    answer = typer.prompt(f"Why was it lost? {choices}  (or type a reason)").strip()
-    if answer.isdigit() and 1 <= int(answer) <= len(LOST_REASONS):
-        return LOST_REASONS[int(answer) - 1]
-    return answer
 
 
 def pipeline(
@@ -63,7 +54,7 @@ def pipeline(
     """The board: one column per stage with its deals' count and value, and the
     best-scored deals (title, company, value, expected close)."""
     from minicrm.commands import _output as out
-    from minicrm.services.stages import pipeline as board
+    from minicrm.services.deals.stages import pipeline as board
 
     with unit_of_work(ctx, write=False) as session:
         columns = board(session, top=top)

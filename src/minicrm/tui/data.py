@@ -16,8 +16,8 @@ from sqlalchemy import Engine, func, select
 from minicrm.db import session_scope, sqlite_path
 from minicrm.errors import CrmError, UserError, ValidationError
 from minicrm.models import ContactRead, DealRead, FollowUpRead, InteractionRead
-from minicrm.services import paging
-from minicrm.services.profile import TimelineEntry
+from minicrm.services.contacts import paging
+from minicrm.services.profiles.contact import TimelineEntry
 
 
 def failure_text(exc: BaseException) -> str:
@@ -75,7 +75,7 @@ def find_neighbour(
 
 
 def load_zone(engine: Engine) -> tzinfo:
-    from minicrm.services.config import local_zone_of
+    from minicrm.services.records.config import local_zone_of
 
     with session_scope(engine, write=False) as session:
         return local_zone_of(session)
@@ -109,9 +109,9 @@ def load_contact(engine: Engine, contact_id: int, *, now: datetime) -> ContactVi
 
     A write session: explaining a score also refreshes the cached one when
     time has moved it (as `crm score --explain` does)."""
-    from minicrm.services.config import all_stages
     from minicrm.services.deals.reading import deals_of_contact
-    from minicrm.services.profile import contact_profile
+    from minicrm.services.profiles.contact import contact_profile
+    from minicrm.services.records.config import all_stages
 
     with session_scope(engine) as session:
         profile = contact_profile(session, contact_id)
@@ -133,7 +133,7 @@ def load_contact(engine: Engine, contact_id: int, *, now: datetime) -> ContactVi
 
 def _explain_score(session, contact_id: int, cached: int, now: datetime):
     try:
-        from minicrm.services.scoring import explain
+        from minicrm.services.scoring.scores import explain
     except ImportError:  # scoring is optional in a slim build: show the cached score
         return cached, None
     scored = explain(session, contact_id, now=now)
@@ -158,7 +158,7 @@ def _shown(value: Any) -> str:
 
 def _when(session, text: str, now: datetime, field_name: str = "when") -> datetime:
     from minicrm.dates import parse_when
-    from minicrm.services.config import local_zone_of
+    from minicrm.services.records.config import local_zone_of
 
     try:
         return parse_when(text, now=now, zone=local_zone_of(session))
@@ -176,7 +176,7 @@ def log_interaction(
     amount: str,
     now: datetime,
 ) -> InteractionRead:
-    from minicrm.services import interactions
+    from minicrm.services.followups import interactions
 
     with session_scope(engine) as session:
         at = _when(session, when, now) if when.strip() else now
@@ -202,7 +202,7 @@ def add_followup(
 def move_stage(
     engine: Engine, contact_id: int, *, stage: str, reason: str = "", now: datetime
 ) -> ContactRead:
-    from minicrm.services import stages
+    from minicrm.services.deals import stages
 
     with session_scope(engine) as session:
         return stages.move_stage(session, contact_id, stage, reason=reason or None, now=now)
@@ -219,7 +219,7 @@ def edit_contact(
     now: datetime,
 ) -> ContactRead:
     """Save the fields a form changed; refused if someone else saved first."""
-    from minicrm.services.contacts import ContactChanges, update_contact
+    from minicrm.services.contacts.editing import ContactChanges, update_contact
 
     changes = ContactChanges(fields=fields, add_tags=add_tags, remove_tags=remove_tags)
     with session_scope(engine) as session:
@@ -227,7 +227,7 @@ def edit_contact(
 
 
 def trash_contact(engine: Engine, contact_id: int, *, now: datetime) -> ContactRead:
-    from minicrm.services.contacts import trash_contact as trash
+    from minicrm.services.contacts.trash import trash_contact as trash
 
     with session_scope(engine) as session:
         return trash(session, contact_id, now=now)

@@ -25,8 +25,8 @@ class DealView:
 
 
 def load_deal(engine: Engine, deal_id: int) -> DealView:
-    from minicrm.services.config import all_stages, get_setting
     from minicrm.services.deals.deals import deal_detail
+    from minicrm.services.records.config import all_stages, get_setting
 
     with session_scope(engine, write=False) as session:
         detail = deal_detail(session, deal_id)
@@ -87,15 +87,15 @@ class CompanyView:
 def list_companies(engine: Engine, filter_text: str = "", *, limit: int = 200) -> list[CompanyRead]:
     """Companies by name; `filter_text` matches name, domain or email, folded
     as `crm company list --search` does."""
-    from minicrm.services.companies import CompanyFilter
-    from minicrm.services.companies import list_companies as listed
+    from minicrm.services.companies.reading import CompanyFilter
+    from minicrm.services.companies.reading import list_companies as listed
 
     with session_scope(engine, write=False) as session:
         return listed(session, CompanyFilter(search=filter_text or None), limit=limit)
 
 
 def load_company(engine: Engine, company_id: int) -> CompanyView:
-    from minicrm.services.companies import company_profile
+    from minicrm.services.profiles.company import company_profile
 
     with session_scope(engine, write=False) as session:
         shown = company_profile(session, company_id, timeline_limit=0)

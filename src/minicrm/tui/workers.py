@@ -14,18 +14,18 @@ from sqlalchemy import Engine
 
 from minicrm.db import session_scope
 from minicrm.models import LOST, WON, DealRead, FollowUpRead
-from minicrm.services import config
-from minicrm.services.activity import RecentInteraction, recent_interactions
-from minicrm.services.cadence import TouchDue, due_to_get_in_touch
-from minicrm.services.followups import (
+from minicrm.services.deals.stages import PipelineColumn, pipeline
+from minicrm.services.followups.cadence import TouchDue, due_to_get_in_touch
+from minicrm.services.followups.followups import (
     DoneResult,
     complete_followup,
     list_followups,
     snooze_followup,
     window_end,
 )
-from minicrm.services.funnel import FunnelReport, funnel_report
-from minicrm.services.stages import PipelineColumn, pipeline
+from minicrm.services.funnel.activity import RecentInteraction, recent_interactions
+from minicrm.services.funnel.funnel import FunnelReport, funnel_report
+from minicrm.services.records import config
 
 CARDS_PER_COLUMN = 20  # the board shows the best few; the Contacts screen has the rest
 TOP_DEALS = 20  # the panel scrolls; a tall terminal shows more of them

@@ -16,16 +16,9 @@ from sqlmodel import Session
 
 from minicrm.errors import UserError, ValidationError
 from minicrm.models import Company, CompanyRead, CompanyTag, Contact
-from minicrm.services import config
-from minicrm.services.companies.reading import (  # noqa: F401 - re-exported for callers
-    CompanyFilter,
-    get_company,
-    list_companies,
-    read_companies,
-    read_company,
-    resolve_company,
-)
-from minicrm.services.validation import (
+from minicrm.services.companies.reading import read_company, resolve_company
+from minicrm.services.records import config
+from minicrm.services.records.validation import (
     clean_text,
     normalize_email,
     normalize_phone,
@@ -195,7 +188,7 @@ def rename_people(
     statement, its rows' search texts computed as contacts compute them.
     With `from_ids`, the people of those companies are linked to company_id
     first, in the same statement (what a company merge does)."""
-    from minicrm.services.contacts import search_text_of
+    from minicrm.services.contacts.editing import search_text_of
 
     people = session.execute(
         select(Contact.id, Contact.name, Contact.email, Contact.phone, Contact.notes).where(
@@ -231,7 +224,7 @@ def rename_people(
 
 
 def _set_tags(session: Session, company_id: int, add=(), remove=()) -> None:
-    from minicrm.services.contacts import link_tags
+    from minicrm.services.contacts.editing import link_tags
 
     link_tags(session, CompanyTag, "company_id", company_id, add=add, remove=remove)
 

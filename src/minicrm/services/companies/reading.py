@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from minicrm.errors import AmbiguousRefError, NotFoundError, UserError
 from minicrm.models import WON, Company, CompanyRead, CompanyTag, Contact, Deal, Tag
-from minicrm.services.validation import normalize_tag
+from minicrm.services.records.validation import normalize_tag
 from minicrm.text import fold
 
 SORTS = ("name", "created", "updated", "revenue")

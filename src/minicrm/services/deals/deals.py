@@ -25,10 +25,10 @@ from minicrm.models import (
     StageChange,
     StageChangeRead,
 )
-from minicrm.services import config
 from minicrm.services.deals.reading import read_deal, resolve_deal
-from minicrm.services.deals.records import mirror_current_deal, open_deal
-from minicrm.services.validation import clean_text, money_to_cents
+from minicrm.services.records import config
+from minicrm.services.records.deals import mirror_current_deal, open_deal
+from minicrm.services.records.validation import clean_text, money_to_cents
 
 LOST_REASON_HINT = "no budget, no need, wrong contact, went elsewhere"
 
@@ -74,9 +74,10 @@ class DealInput:
 
 def add_deal(session: Session, data: DealInput, *, now: datetime | None = None) -> DealRead:
     """Open a deal, for a contact and/or a company or neither (then --title)."""
-    from minicrm.services.companies.records import company_for_name
-    from minicrm.services.contacts import dump_extra, resolve_ref
+    from minicrm.services.contacts.editing import dump_extra
     from minicrm.services.deals.lines import attach_lines, build_lines, parse_line_spec
+    from minicrm.services.records.companies import company_for_name
+    from minicrm.services.records.contacts import resolve_ref
 
     now = _now(now)
     contact = resolve_ref(session, data.contact, for_update=True) if data.contact else None
@@ -135,7 +136,7 @@ def _after_change(
 
 
 def touch_contacts(session: Session, contact_ids, now: datetime) -> None:
-    from minicrm.services.scoring import refresh_score
+    from minicrm.services.scoring.scores import refresh_score
 
     for contact_id in sorted(i for i in contact_ids if i is not None):
         contact = session.get(Contact, contact_id)
@@ -164,9 +165,10 @@ class DealChanges:
 def edit_deal(
     session: Session, ref: str | int, changes: DealChanges, *, now: datetime | None = None
 ) -> DealRead:
-    from minicrm.services.companies.records import company_for_name
-    from minicrm.services.contacts import dump_extra, resolve_ref
+    from minicrm.services.contacts.editing import dump_extra
     from minicrm.services.deals.lines import has_lines
+    from minicrm.services.records.companies import company_for_name
+    from minicrm.services.records.contacts import resolve_ref
 
     now = _now(now)
     if changes.is_empty():
@@ -251,7 +253,7 @@ def stage_deal(
     now: datetime | None = None,
 ) -> DealRead:
     """Move one deal to `stage` (booked at `at`, default now); lost needs a reason."""
-    from minicrm.services.stages import move_deal
+    from minicrm.services.deals.stages import move_deal
 
     now = _now(now)
     deal = resolve_deal(session, ref, for_update=True)

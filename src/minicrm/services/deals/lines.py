@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from minicrm.errors import NotFoundError, UserError, ValidationError
 from minicrm.models import Deal, DealLine
-from minicrm.services.validation import money_to_cents
+from minicrm.services.records.validation import money_to_cents
 
 SYNTAX = "PRODUCT x QTY [@ PRICE] [-DISCOUNT%], e.g. 'GTX Pro x 2 @ 450 -10%'"
 _NUMBER = r"\d+(?:[.,]\d+)*"

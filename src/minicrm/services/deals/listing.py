@@ -21,9 +21,9 @@ from minicrm.models import (
     Interaction,
     Product,
 )
-from minicrm.services import config
 from minicrm.services.deals.reading import _names
-from minicrm.services.deals.records import CLOSED
+from minicrm.services.records import config
+from minicrm.services.records.deals import CLOSED
 
 STATUSES = ("open", "won", "lost", "all")
 SORTS = ("value", "close", "score", "updated")
@@ -173,7 +173,7 @@ def filtered_query(session: Session, filters: DealFilter, *, now: datetime | Non
     if filters.company is not None:
         query = query.where(Deal.company_id == _company_id(session, filters.company))
     if filters.contact is not None:
-        from minicrm.services.contacts import resolve_ref
+        from minicrm.services.records.contacts import resolve_ref
 
         query = query.where(Deal.contact_id == resolve_ref(session, filters.contact).id)
     if filters.closing is not None:
@@ -189,7 +189,7 @@ def filtered_query(session: Session, filters: DealFilter, *, now: datetime | Non
 
 
 def _company_id(session: Session, name: str) -> int:
-    from minicrm.services.companies.records import find_company_by_name
+    from minicrm.services.records.companies import find_company_by_name
 
     company = find_company_by_name(session, name)
     if company is None:

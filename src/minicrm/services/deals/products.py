@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from minicrm.errors import NotFoundError, UserError, ValidationError
 from minicrm.models import DealLine, Product, ProductRead
-from minicrm.services.validation import clean_text, money_to_cents
+from minicrm.services.records.validation import clean_text, money_to_cents
 from minicrm.text import fold
 
 CLOSEST_LIMIT = 5

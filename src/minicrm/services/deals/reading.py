@@ -105,7 +105,7 @@ def get_deal(session: Session, ref: str | int) -> DealRead:
 
 def deals_of_contact(session: Session, contact_id: int) -> list[DealRead]:
     """A contact's live deals: open ones first, then the newest."""
-    from minicrm.services.deals.records import CLOSED
+    from minicrm.services.records.deals import CLOSED
 
     rows = session.execute(
         select(Deal)

@@ -4,7 +4,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Connection, func, insert, select, text
 from sqlmodel import Session
 
 from minicrm.errors import UserError
@@ -18,11 +18,12 @@ from minicrm.models import (
     Interaction,
     Product,
     StageChange,
+    Tag,
 )
-from minicrm.services import config
-from minicrm.services.demo.loading import PEOPLE_TABLES, RowWriter, sqlite_bulk_load, tag_ids
+from minicrm.services.demo.catalogue import CATALOGUE, TAGS
 from minicrm.services.demo.maker import Maker
-from minicrm.services.demo_data import CATALOGUE
+from minicrm.services.records import config
+from minicrm.services.transfer.bulk_load import PEOPLE_TABLES, RowWriter, sqlite_bulk_load
 from minicrm.text import fold
 
 CHUNK_CONTACTS = 1_000  # ~10,000 interaction rows per insert
@@ -138,6 +139,17 @@ def _catalogue(connection, now: datetime) -> tuple[int, list[tuple[int, int]]]:
 def _score(session: Session, ids: list[int], now: datetime) -> None:
     """Scores by the rules, as today: recompute_scores scores the contacts'
     deals and brings each contact's copy of its current deal's in step."""
-    from minicrm.services.scoring import recompute_scores
+    from minicrm.services.scoring.scores import recompute_scores
 
     recompute_scores(session, ids, now=now)
+
+
+def tag_ids(connection: Connection) -> dict[str, int]:
+    """Ids of the demo tags, creating those the database lacks."""
+    query = select(Tag.name, Tag.id).where(Tag.name.in_(TAGS))
+    have = dict(connection.execute(query).all())
+    missing = [{"name": name} for name in TAGS if name not in have]
+    if missing:
+        connection.execute(insert(Tag.__table__), missing)
+        have = dict(connection.execute(query).all())
+    return have

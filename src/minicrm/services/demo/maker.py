@@ -17,9 +17,7 @@ from minicrm.models import (
     Interaction,
     StageChange,
 )
-from minicrm.services.demo.loading import DAY, RowWriter
-from minicrm.services.demo.sales import Drawn, SalesMaker, current_of
-from minicrm.services.demo_data import (
+from minicrm.services.demo.catalogue import (
     ARABIC_KEYS,
     CUSTOMER_KINDS,
     ES,
@@ -40,7 +38,9 @@ from minicrm.services.demo_data import (
     SUMMARIES,
     Locale,
     Script,
-)  # fmt: skip
+)
+from minicrm.services.demo.sales import Drawn, SalesMaker, current_of
+from minicrm.services.transfer.bulk_load import DAY, RowWriter
 from minicrm.text import fold, search_text
 
 MODELS = (Company, Contact, ContactTag, Deal, DealLine, StageChange, Interaction, FollowUp)

@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from minicrm.models import LOST, WON, Company, Deal, DealLine, StageChange
-from minicrm.services.demo.loading import DAY
-from minicrm.services.demo_data import (
+from minicrm.services.demo.catalogue import (
     DISCOUNTS,
     INDUSTRIES,
     LINES_PER_DEAL,
@@ -17,6 +16,7 @@ from minicrm.services.demo_data import (
     QUANTITIES,
     START_INDEX,
 )
+from minicrm.services.transfer.bulk_load import DAY
 from minicrm.text import fold
 
 History = list[tuple[str | None, str, int, str | None]]  # (from, to, epoch s, reason)

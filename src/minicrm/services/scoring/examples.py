@@ -4,7 +4,6 @@ shown while that history is too thin to learn from."""
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import case, func, or_, select
 from sqlmodel import Session
@@ -22,13 +21,25 @@ from minicrm.models import (
     StageChange,
     Tag,
 )
-from minicrm.services import config
-
-if TYPE_CHECKING:
-    from minicrm.services.history import Example
-
+from minicrm.services.records import config
 
 # -------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One deal as the model sees it. Values are (key, shown) pairs, key
+    case-folded so 'Instagram' and 'instagram' count together."""
+
+    contact_id: int | None
+    name: str | None
+    won: bool | None  # None: still open
+    closed_at: datetime | None
+    values: tuple[tuple[str, str] | None, ...]  # one per FIELDS entry
+    tags: tuple[str, ...] = ()
+    products: tuple[tuple[str, str], ...] = ()  # (key, shown), one per distinct product
+    deal_id: int | None = None
+    title: str | None = None
 
 
 def fetch_examples(
@@ -37,7 +48,7 @@ def fetch_examples(
     now: datetime | None = None,
     only_open_id: int | None = None,
     closed_only: bool = False,
-) -> list["Example"]:
+) -> list[Example]:
     """Live deals with their features: closed ones, and the open ones (all,
     one deal id, or none). The furthest open stage reached and the time of
     closing come from one GROUP BY over the deal's stage history."""
@@ -112,8 +123,6 @@ def fetch_examples(
             keys[text] = (shown.casefold(), shown) if shown else None
         return keys[text]
 
-    from minicrm.services.history import Example
-
     examples = []
     for deal_id, contact_id, name, title, stage, reached, closed_at, *fields in rows:
         won = True if stage == WON else False if stage == LOST else None
@@ -150,8 +159,8 @@ def cached_rule_scores(
 ) -> list[CachedScore]:
     """The cached rule scores of open live deals, best first (or of REF's
     current deal, or of one deal): what is shown while the history is thin."""
-    from minicrm.services.contacts import resolve_ref
-    from minicrm.services.deals.records import current_deal
+    from minicrm.services.records.contacts import resolve_ref
+    from minicrm.services.records.deals import current_deal
 
     query = (
         select(Deal.contact_id, Contact.name, Deal.stage, Deal.score, Deal.id, Deal.title)

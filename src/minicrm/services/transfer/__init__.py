@@ -1,2 +1,26 @@
-"""Moving data in and out in bulk: companies and deals for imports, the
-Maven CRM files, deal exports."""
+"""Moving data in and out in bulk (SPEC §5).
+
+Import: files.py detects the format and runs the import; csv_import.py,
+vcard.py and json_import.py read each format into rows; headers.py maps
+column headers to fields; cleaning.py and dates.py clean values;
+duplicates.py matches rows to existing contacts; importing.py plans the
+rows; writing.py writes them in bulk (through bulk_load.py and bulk.py),
+deal_updates.py and undo.py keep deals and the undo manifest right;
+batches.py lists and undoes import batches; maven.py reads the Maven CRM
+files. Export: exporting.py (CSV, JSON, vCard, iCalendar), deal_export.py,
+backup.py (the whole-database JSON shape).
+"""
+
+from minicrm.services import lazy_exports
+
+__getattr__, __all__ = lazy_exports(__name__, {
+    "files": ("ImportOptions", "detect_format", "import_file"),
+    "batches": ("list_batches", "undo_batch"),
+    "maven": ("import_maven",),
+    "exporting": (
+        "export_all_json", "followups_to_ics", "write_contacts_csv", "write_contacts_json",
+        "write_contacts_vcf",
+    ),
+    "deal_export": ("write_deals_csv", "write_deals_json"),
+    "json_import": ("restore_export",),
+})  # fmt: skip

@@ -166,7 +166,7 @@ def _dump(extra: Any) -> str | None:
 
 
 def _cents(value: Any, what: str) -> int | None:
-    from minicrm.services.validation import money_to_cents
+    from minicrm.services.records.validation import money_to_cents
 
     return money_to_cents(value, field=what)
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from minicrm.models import Deal, DealRead
-from minicrm.services.exporting import _write_array, csv_cell, neutralize_formula
+from minicrm.services.transfer.exporting import _write_array, csv_cell, neutralize_formula
 
 DEAL_COLUMNS = (
     "id", "title", "contact_id", "contact_name", "company_id", "company", "stage", "value",

@@ -12,7 +12,7 @@ def sync_deals(session, changed, original, states, moves, now) -> dict[int, dict
     deal (one is opened if it has none); the moves get the deal's id.
     Returns, per contact, what undo needs: the deal's state before, or the
     id of the deal opened."""
-    from minicrm.services.deals.records import current_deal, open_deal
+    from minicrm.services.records.deals import current_deal, open_deal
 
     moved = {m["contact_id"]: m for m in moves}
     kept: dict[int, dict] = {}

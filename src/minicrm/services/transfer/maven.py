@@ -35,10 +35,10 @@ from sqlmodel import Session
 
 from minicrm.errors import UserError
 from minicrm.models import LOST, WON, Contact, Deal, DealLine, ImportBatch, Product, Setting
-from minicrm.services import config
-from minicrm.services.importing import ImportReport
+from minicrm.services.records import config
+from minicrm.services.records.validation import money_to_cents
 from minicrm.services.transfer.bulk import Companies, deal_ids, write_manifest
-from minicrm.services.validation import money_to_cents
+from minicrm.services.transfer.importing import ImportReport
 from minicrm.text import fold
 
 FILES = ("accounts.csv", "products.csv", "sales_teams.csv", "sales_pipeline.csv")
@@ -101,7 +101,7 @@ def import_maven(
     session: Session, files: dict[str, Path], *, now: datetime | None = None
 ) -> ImportReport:
     """Read the four files and write them as one import batch."""
-    from minicrm.services.demo import RowWriter
+    from minicrm.services.transfer.bulk_load import RowWriter
 
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     data = {name: _read(path) for name, path in files.items()}

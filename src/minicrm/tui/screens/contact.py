@@ -143,7 +143,7 @@ class ContactScreen(CrmScreen):
         return done
 
     def action_log(self) -> None:
-        from minicrm.services.interactions import KINDS
+        from minicrm.services.followups.interactions import KINDS
 
         engine, contact_id, app = self.app.engine, self.contact_id, self.app
 
@@ -163,7 +163,7 @@ class ContactScreen(CrmScreen):
         self.app.push_screen(form, self._saved("Follow-up added"))
 
     def action_stage(self) -> None:
-        from minicrm.services.stages import LOST_REASONS
+        from minicrm.services.deals.stages import LOST_REASONS
 
         engine, contact_id, app = self.app.engine, self.contact_id, self.app
 

@@ -5,7 +5,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
-from minicrm.services.paging import PAGE_SIZE, SORTS
+from minicrm.services.contacts.paging import PAGE_SIZE, SORTS
 from minicrm.tui import data
 from minicrm.tui.messages import ContactsCounted, ContactsPageLoaded, WorkFailed
 from minicrm.tui.screens import CrmScreen

@@ -111,7 +111,7 @@ class DealScreen(CrmScreen):
         return done
 
     def action_stage(self) -> None:
-        from minicrm.services.stages import LOST_REASONS
+        from minicrm.services.deals.stages import LOST_REASONS
 
         engine, deal_id, app = self.app.engine, self.deal_id, self.app
 

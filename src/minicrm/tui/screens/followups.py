@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 from minicrm.dates import EXAMPLES, format_local, parse_when
 from minicrm.errors import CrmError
 from minicrm.models import FollowUpRead
-from minicrm.services.followups import DoneResult
+from minicrm.services.followups.followups import DoneResult
 from minicrm.tui.screens import CrmScreen
 from minicrm.tui.widgets.cards import FitTable, due_label, repeats
 from minicrm.tui.widgets.form_fields import describe_when

@@ -174,7 +174,7 @@ class FollowUpForm(FormScreen):
 
     @on(Input.Changed, "#field-every Input")
     def _every_changed(self) -> None:
-        from minicrm.services.followups import parse_recurrence
+        from minicrm.services.followups.followups import parse_recurrence
 
         form_field = self.field("every")
         try:

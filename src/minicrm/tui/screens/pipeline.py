@@ -15,7 +15,7 @@ from textual.widgets.option_list import Option
 
 from minicrm.errors import CrmError
 from minicrm.models import LOST, DealRead
-from minicrm.services.stages import LOST_REASONS, PipelineColumn
+from minicrm.services.deals.stages import LOST_REASONS, PipelineColumn
 from minicrm.tui.deal_data import move_deal
 from minicrm.tui.screens import CrmScreen
 from minicrm.tui.widgets.cards import deal_card, short_money

@@ -15,7 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Label, Select, Static
 
 from minicrm.errors import CrmError
-from minicrm.services.funnel import BY_FIELDS, FunnelFigures
+from minicrm.services.funnel.funnel import BY_FIELDS, FunnelFigures
 from minicrm.tui.screens import CrmScreen
 from minicrm.tui.widgets.bars import StageBars
 from minicrm.tui.widgets.cards import FitTable, days, money, rate

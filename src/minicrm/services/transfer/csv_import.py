@@ -1,0 +1,316 @@
+"""Reading contact files: bytes to text, CSV records to contact fields.
+
+What comes out is a `SourceRow` per contact: raw field values with the line
+they came from, the shape a vCard card becomes too, so one pipeline
+(services/importing.py) validates and writes every format. Which column is
+which field is import_headers.py's business, dates are import_dates.py's.
+
+The delimiter is sniffed (`,` `;` tab `|`); quoted cells may span lines;
+the text may be UTF-8 with or without a BOM, UTF-16/32 with a BOM, or else
+cp1252 (with a warning). Rows are produced lazily, a record at a time.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Any
+
+from minicrm.errors import UserError
+from minicrm.services.transfer.dates import DateEvidence, parse_date
+from minicrm.services.transfer.headers import (
+    DATE_FIELDS,
+    EMAILS,
+    FAMILY,
+    GIVEN,
+    JSON_EXTRA,
+    MIDDLE,
+    PHONES,
+    TEXT_FIELDS,
+    field_of,
+    plan_columns,
+)
+
+SNIFF_BYTES = 32 * 1024
+GUESSED_NAME = "_guessed_name"  # in a row's fields when its name stands in for a missing one
+_NOT_TEXT = {chr(c) for c in range(32)} - {"\t", "\n", "\r", "\f"}
+_FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
+@dataclass
+class SourceRow:
+    """One contact as read from a file: raw values, not yet validated.
+
+    `fields` holds text per field of TEXT_FIELDS, `tags` (list), `extra`
+    (dict) and datetimes for DATE_FIELDS; `error` is why the row cannot be
+    read (a bad date, a stray cell), which rejects it."""
+
+    line: int
+    fields: dict[str, Any]
+    error: str | None = None
+
+
+@dataclass
+class CsvLayout:
+    """What the header told us: which columns feed which field."""
+
+    delimiter: str
+    width: int  # cells in the header
+    columns: list[tuple[int, str, str]]  # (index, header, field or role)
+    ignored: list[str]  # headers of the columns nothing reads
+    joined: set[str] = field(default_factory=set)  # fields --map gave several columns
+    notes: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------ decoding
+
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"),
+)  # fmt: skip
+
+
+def decode(data: bytes, name: str) -> tuple[str, str | None]:
+    """The text of a file, and a warning when it had to be read as cp1252."""
+    if not data.strip():
+        raise UserError(f"{name} is empty")
+    warning = None
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), None)
+    if encoding:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{name} starts like {encoding} text but is not: {exc}") from exc
+    elif b"\x00" in data:
+        raise UserError(
+            f"{name} looks like a binary file, not text (UTF-16 text needs a byte-order mark)"
+        )
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                text = data.decode("cp1252")
+            except UnicodeDecodeError as exc:
+                raise UserError(
+                    f"{name} is neither UTF-8 nor cp1252 text; save it as UTF-8"
+                ) from exc
+            warning = f"{name} is not UTF-8; read it as Windows cp1252 (check accented letters)"
+    sample = text[:SNIFF_BYTES]
+    if sum(ch in _NOT_TEXT for ch in sample) > len(sample) // 100 + 1:
+        raise UserError(f"{name} looks like a binary file, not text")
+    if not text.strip():
+        raise UserError(f"{name} is empty")
+    return text, warning
+
+
+# ----------------------------------------------------------------------- CSV
+
+
+def sniff_delimiter(text: str) -> str:
+    """csv.Sniffer on a sample, if the header line holds what it found; else
+    the candidate the header line holds most of; else a comma."""
+    sample = text[:SNIFF_BYTES]
+    first_line = sample.split("\n", 1)[0]
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ""
+    if delimiter and delimiter in first_line:
+        return delimiter
+    counts = {d: first_line.count(d) for d in ",;\t|"}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def csv_records(text: str, delimiter: str, name: str) -> Iterator[tuple[int, list[str]]]:
+    """(first line number, cells) per record; quoted cells may span lines."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    line = 1
+    try:
+        for cells in reader:
+            yield line, cells
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise UserError(f"cannot read {name} at line {reader.line_num}: {exc}") from exc
+
+
+def layout_csv(text: str, name: str, mapping: list[tuple[str, str]]) -> CsvLayout:
+    delimiter = sniff_delimiter(text)
+    header = next((cells for _line, cells in csv_records(text, delimiter, name)), [])
+    if not any(h.strip() for h in header):
+        raise UserError(f"{name} has no header line; the first line must name the columns")
+    columns = plan_columns(header, mapping)
+    used = {index for index, _h, _f in columns}
+    ignored = [h for i, h in enumerate(header) if i not in used and h.strip()]
+    fields = {field_of(f) for _i, _h, f in columns} - {"ignore"}
+    if not fields:
+        raise UserError(
+            f"no column of {name} is recognised ({', '.join(ignored[:8])}); say which is "
+            "which with --map COLUMN=field, e.g. --map 'Full name=name'"
+        )
+    if not fields & {"name", "email", "phone", "company"}:
+        raise UserError(f"no column of {name} gives a name; add --map COLUMN=name")
+    mapped = [target for _column, target in mapping]
+    joined = {target for target in mapped if mapped.count(target) > 1 and target in TEXT_FIELDS}
+    return CsvLayout(delimiter, len(header), columns, ignored, joined)
+
+
+def read_csv(
+    text: str, name: str, mapping: list[tuple[str, str]], zone: tzinfo
+) -> tuple[CsvLayout, Iterator[SourceRow]]:
+    """The layout (with notes on how dates were read) and the rows, lazily."""
+    layout = layout_csv(text, name, mapping)
+    date_columns = [(i, h) for i, h, f in layout.columns if f in DATE_FIELDS]
+    orders = {}
+    if date_columns:  # a first pass over the dates alone: their order is decided per file
+        evidence = {i: DateEvidence() for i, _h in date_columns}
+        for _line, cells in _data_records(text, layout, name):
+            for index, seen in evidence.items():
+                if index < len(cells):
+                    seen.add(cells[index])
+        for index, header in date_columns:
+            orders[index] = evidence[index].order()
+            note = evidence[index].describe(header)
+            if note:
+                layout.notes.append(note)
+    builder = _RowBuilder(layout, orders, zone)
+    return layout, (builder.row(line, cells) for line, cells in _data_records(text, layout, name))
+
+
+def _data_records(text: str, layout: CsvLayout, name: str) -> Iterator[tuple[int, list[str]]]:
+    records = csv_records(text, layout.delimiter, name)
+    next(records, None)  # the header
+    for line, cells in records:
+        if any(cells) and any(c.strip() for c in cells):
+            yield line, cells
+
+
+def _cell(value: str) -> str:
+    """Strip a cell, undoing the quote our CSV export puts before a value a
+    spreadsheet would run as a formula ('=…, '+…)."""
+    value = value.strip()
+    if value[:1] == "'" and value[1:2] in _FORMULA_STARTS and len(value) > 1:
+        return value[1:]
+    return value
+
+
+class _RowBuilder:
+    """The layout compiled into lists of column indexes per kind of field,
+    so each record costs a few list walks."""
+
+    def __init__(self, layout: CsvLayout, orders: dict[int, str], zone: tzinfo):
+        self.width, self.joined, self.zone = layout.width, layout.joined, zone
+        by_role: dict[str, list[int]] = {}
+        for index, _header, role in layout.columns:
+            by_role.setdefault(role, []).append(index)
+        self.singles = [(ix[0], r) for r, ix in by_role.items() if r in TEXT_FIELDS
+                        and len(ix) == 1 and r not in ("email", "phone")]  # fmt: skip
+        self.multiples = [(r, ix) for r, ix in by_role.items() if r in TEXT_FIELDS
+                          and len(ix) > 1 and r not in ("email", "phone")]  # fmt: skip
+        self.parts = [by_role[r][0] for r in (GIVEN, MIDDLE, FAMILY) if r in by_role]
+        self.emails = sorted(by_role.get(EMAILS, []) + by_role.get("email", []))
+        self.phones = sorted(by_role.get(PHONES, []) + by_role.get("phone", []))
+        self.tags = by_role.get("tags", [])
+        self.json_extra = by_role.get(JSON_EXTRA, [])
+        self.extras = [
+            (i, r[6:]) for r, ix in by_role.items() if r.startswith("extra.") for i in ix
+        ]
+        self.dates = [
+            (i, r, orders[i]) for r, ix in by_role.items() if r in DATE_FIELDS for i in ix
+        ]
+
+    def row(self, line: int, cells: list[str]) -> SourceRow:
+        row = SourceRow(line, {})
+        try:
+            self.fill(row.fields, cells)
+        except ValueError as exc:
+            row.error = str(exc)
+        stray = len(cells) > self.width and any(c.strip() for c in cells[self.width :])
+        if row.error is None and stray:  # a quote gone astray shifts every cell after it
+            row.error = f"{len(cells)} cells but the header has {self.width} columns"
+        return row
+
+    def fill(self, fields: dict[str, Any], cells: list[str]) -> None:
+        count = len(cells)
+
+        def values(indexes: list[int]) -> list[str]:
+            return [v for v in (_cell(cells[i]) for i in indexes if i < count) if v]
+
+        for index, name in self.singles:
+            if index < count:
+                value = _cell(cells[index])
+                if value:
+                    fields[name] = value
+        for name, indexes in self.multiples:
+            found = values(indexes)
+            if found:  # Home City and Work City: the first; --map a=name --map b=name: both
+                joiner = "\n" if name == "notes" else " "
+                fields[name] = joiner.join(found) if name in self.joined else found[0]
+        if "name" not in fields and self.parts:
+            parts = values(self.parts)
+            if parts:
+                fields["name"] = " ".join(parts)
+        extra: dict[str, Any] = {}
+        _primary_and_rest(fields, extra, "email", values(self.emails), lambda v: "@" in v,
+                          several=len(self.emails) > 1)  # fmt: skip
+        _primary_and_rest(fields, extra, "phone", values(self.phones), _has_digit,
+                          several=len(self.phones) > 1)  # fmt: skip
+        if "name" not in fields:  # as address books do: the email, else the company
+            fallback = fields.get("email") or fields.get("company") or fields.get("phone")
+            if fallback:
+                fields["name"], fields[GUESSED_NAME] = fallback, True
+        for value in values(self.tags):
+            fields.setdefault("tags", []).extend(split_tags(value))
+        for index, key in self.extras:
+            if index < count and (value := _cell(cells[index])):
+                extra.setdefault(key, value)
+        for value in values(self.json_extra):
+            extra.update(_json_object(value))
+        if extra:
+            fields["extra"] = extra
+        for index, name, order in self.dates:
+            if index < count and (value := _cell(cells[index])):
+                fields[name] = parse_date(value, order, self.zone, what=name)
+
+
+def _has_digit(value: str) -> bool:
+    return any(ch.isdigit() for ch in value)
+
+
+def _primary_and_rest(fields, extra, name: str, values: list[str], looks_right, *, several: bool):
+    """The first value that looks like an email (phone) is the contact's; the
+    others go to extra as email_2, phone_3… numbered by their column's place
+    among the non-empty ones. A lone column is taken as it is, so a bad value
+    is rejected as `crm add` would reject it."""
+    if not values:
+        return
+    primary = next((i for i, v in enumerate(values) if looks_right(v)), None)
+    if not several and primary is None:
+        primary = 0
+    for position, value in enumerate(values, start=1):
+        if position - 1 == primary:
+            fields[name] = value
+        else:
+            extra.setdefault(f"{name}_{position}", value)
+
+
+def split_tags(value: str) -> list[str]:
+    """'a, b; c' and Google's '* myContacts ::: Customers' → user labels only
+    (Google's own system groups start with '* ')."""
+    import re
+
+    parts = re.split(r"\s*(?::::|[,;])\s*", value)
+    return [p for p in (part.strip() for part in parts) if p.lstrip("#") and not p.startswith("*")]
+
+
+def _json_object(value: str) -> dict[str, Any]:
+    try:
+        data = json.loads(value)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ValueError(f'extra must be a JSON object like {{"key": "value"}}, got {value!r}')
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}

@@ -1,0 +1,142 @@
+"""Which imported rows are duplicates, and of what.
+
+A row is a duplicate when its normalised email (compared as the database's
+lower() compares) or its phone (E.164 when valid) is already a live
+contact's, or an earlier row's of the same file. The contact matched
+first by email, then by phone, wins. `skip` drops the row, `update` makes
+it an update of that contact (or of the earlier row's contact), `create`
+adds it anyway.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from minicrm.models import Contact, StageChange
+from minicrm.services.transfer.cleaning import email_key
+
+LOOKUP_CHUNK = 500
+Key = str  # "email:" + the email as lower() sees it, or "phone:" + the phone
+
+
+class Duplicates:
+    """Remembers the keys of every row created so far and finds each new
+    chunk's matches among live contacts, indexed lookups per chunk (or, when
+    the import is bigger than the database, everything read once up front,
+    since the bulk load then drops the indexes)."""
+
+    def __init__(self, session: Session, on_duplicate: str, *, preload: bool):
+        self.session, self.on_duplicate = session, on_duplicate
+        self.dialect = session.get_bind().dialect.name
+        self.seen: dict[Key, tuple[int, int | None, datetime]] = {}  # line, id, last move
+        self.redirect: dict[Key, tuple[int, str]] = {}  # keys of rows turned updates
+        self.created: set[int] = set()
+        self.everyone = self._lookup(None) if preload else None
+
+    def classify(self, planned: list, report, *, ids: Callable[[], int] | None) -> None:
+        """Set each row's action (and its contact_id when created); rows whose
+        stage time is before the matched contact's last move are rejected."""
+        keys = [self._keys(p) for p in planned]
+        wanted = {k for own in keys for k in own}
+        hits = self._existing(wanted)
+        hits.update((k, self.redirect[k]) for k in wanted if k in self.redirect and k not in hits)
+        last_moves = _last_moves(self.session, {cid for cid, _n in hits.values()})
+        for p, own in zip(planned, keys, strict=True):
+            hit = next((k for k in own if k in hits), None)
+            earlier = None if hit else next((k for k in own if k in self.seen), None)
+            if (hit is None and earlier is None) or self.on_duplicate == "create":
+                p.contact_id = ids() if ids else None
+                if p.contact_id is not None and self.everyone is None:
+                    self.created.add(p.contact_id)
+                last = p.entered_at
+                for key in own:
+                    self.seen.setdefault(key, (p.line, p.contact_id, last))
+                continue
+            if hit:
+                contact_id, name = hits[hit]
+                what, last = f"#{contact_id} {name} (same {_kind(hit)})", last_moves.get(contact_id)
+            else:
+                line, contact_id, last = self.seen[earlier]
+                what = f"line {line} (same {_kind(earlier)})"
+            if self.on_duplicate == "skip":
+                p.action, p.target_text = "skip", what
+                report.skipped.append((p.line, f"duplicate of {what}"))
+                continue
+            late = p.stage_at is not None and last is not None and p.stage_at < last
+            if late and "stage" in p.given:
+                p.action = "reject"
+                why = (f"its stage change ({p.stage_at:%Y-%m-%d}) is before the last one of "
+                       f"{what} ({last:%Y-%m-%d})")  # fmt: skip
+                report.rejected.append((p.line, why))
+                continue
+            p.action, p.target, p.target_text = "update", contact_id, what
+            for key in own:  # a later row with this row's other email or phone: the same one
+                if hit:
+                    self.redirect.setdefault(key, (contact_id, name))
+                    hits.setdefault(key, (contact_id, name))
+                else:
+                    self.seen.setdefault(key, self.seen[earlier])
+        planned[:] = [p for p in planned if p.action != "reject"]
+
+    def _keys(self, p) -> list[Key]:
+        keys = []
+        if "email" in p.values:
+            keys.append("email:" + email_key(p.values["email"], self.dialect))
+        if "phone" in p.values:
+            keys.append("phone:" + p.values["phone"])
+        return keys
+
+    def _existing(self, keys: set[Key]) -> dict[Key, tuple[int, str]]:
+        """Live contacts (not made by this import) holding these keys."""
+        if self.everyone is not None:
+            return {k: self.everyone[k] for k in keys if k in self.everyone}
+        found = self._lookup(keys)
+        return {k: hit for k, hit in found.items() if hit[0] not in self.created}
+
+    def _lookup(self, keys: set[Key] | None) -> dict[Key, tuple[int, str]]:
+        alive = Contact.deleted_at.is_(None)
+        email_column = func.lower(Contact.email)
+        queries = []
+        if keys is None:
+            queries.append(select(Contact.id, Contact.name, Contact.email, Contact.phone).where(
+                alive, (Contact.email.is_not(None)) | (Contact.phone.is_not(None))))  # fmt: skip
+        else:
+            emails = sorted(k[6:] for k in keys if k.startswith("email:"))
+            phones = sorted(k[6:] for k in keys if k.startswith("phone:"))
+            for values, condition in ((emails, email_column.in_), (phones, Contact.phone.in_)):
+                for start in range(0, len(values), LOOKUP_CHUNK):
+                    chunk = values[start : start + LOOKUP_CHUNK]
+                    queries.append(
+                        select(Contact.id, Contact.name, Contact.email, Contact.phone).where(
+                            alive, condition(chunk)
+                        )
+                    )
+        found: dict[Key, tuple[int, str]] = {}
+        for query in queries:
+            for contact_id, name, email, phone in self.session.execute(query.order_by(Contact.id)):
+                if email:
+                    found.setdefault("email:" + email_key(email, self.dialect), (contact_id, name))
+                if phone:
+                    found.setdefault("phone:" + phone, (contact_id, name))
+        if keys is not None:
+            found = {k: v for k, v in found.items() if k in keys}
+        return found
+
+
+def _kind(key: Key) -> str:
+    return key.partition(":")[0]
+
+
+def _last_moves(session: Session, contact_ids: set[int]) -> dict[int, datetime]:
+    ids = sorted(contact_ids)
+    last: dict[int, datetime] = {}
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        query = (
+            select(StageChange.contact_id, func.max(StageChange.at))
+            .where(StageChange.contact_id.in_(ids[start : start + LOOKUP_CHUNK]))
+            .group_by(StageChange.contact_id)
+        )
+        last.update(dict(session.execute(query).all()))
+    return last
