@@ -11,6 +11,7 @@ from minicrm.services.contacts.editing import ContactInput, add_contact
 from minicrm.services.contacts.trash import trash_contact
 from minicrm.services.deals.stages import change_stages, move_stage, pipeline
 from minicrm.services.records import config
+from minicrm.services.scoring.scores import recompute_scores
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 CREATED = NOW - timedelta(days=30)
@@ -107,8 +108,9 @@ def test_pipeline_counts_values_and_best_scored_per_stage(session):
     add(session, "Ana Silva", value="50", stage="interest")
     add(session, "Gone Person", value="999")
     trash_contact(session, "gone", now=NOW)
+    recompute_scores(session, now=NOW)  # fresh for today: the board keeps the cached scores
     session.execute(Deal.__table__.update().where(Deal.title == "Ana Silva").values(score=40))
-    columns = {c.stage: c for c in pipeline(session, top=1)}
+    columns = {c.stage: c for c in pipeline(session, top=1, now=NOW)}
     assert list(columns) == ["awareness", "interest", "decision", "action", "won", "lost"]
     assert (columns["awareness"].count, columns["awareness"].value_cents) == (1, 10000)
     assert (columns["interest"].count, columns["interest"].value_cents) == (2, 30050)

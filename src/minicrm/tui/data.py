@@ -41,7 +41,12 @@ class TableQuery:
 
 
 def load_page(
-    engine: Engine, query: TableQuery, *, after_key=None, limit: int = paging.PAGE_SIZE
+    engine: Engine,
+    query: TableQuery,
+    *,
+    after_key=None,
+    limit: int = paging.PAGE_SIZE,
+    now: datetime | None = None,
 ) -> paging.ContactPage:
     with session_scope(engine, write=False) as session:
         return paging.contacts_page(
@@ -51,6 +56,7 @@ def load_page(
             after_key=after_key,
             limit=limit,
             descending=query.descending,
+            now=now,
         )
 
 
@@ -114,7 +120,7 @@ def load_contact(engine: Engine, contact_id: int, *, now: datetime) -> ContactVi
     from minicrm.services.records.config import all_stages
 
     with session_scope(engine) as session:
-        profile = contact_profile(session, contact_id)
+        profile = contact_profile(session, contact_id, now=now)
         score, lines = _explain_score(session, contact_id, profile.contact.score, now)
         if profile.contact.score is None:  # no deal, no score: shown as a dash
             score = None

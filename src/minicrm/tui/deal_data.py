@@ -24,12 +24,12 @@ class DealView:
     currency: str = "USD"
 
 
-def load_deal(engine: Engine, deal_id: int) -> DealView:
+def load_deal(engine: Engine, deal_id: int, *, now: datetime | None = None) -> DealView:
     from minicrm.services.deals.deals import deal_detail
     from minicrm.services.records.config import all_stages, get_setting
 
     with session_scope(engine, write=False) as session:
-        detail = deal_detail(session, deal_id)
+        detail = deal_detail(session, deal_id, now=now)
         return DealView(
             deal=detail.deal,
             history=detail.history,
@@ -94,11 +94,11 @@ def list_companies(engine: Engine, filter_text: str = "", *, limit: int = 200) -
         return listed(session, CompanyFilter(search=filter_text or None), limit=limit)
 
 
-def load_company(engine: Engine, company_id: int) -> CompanyView:
+def load_company(engine: Engine, company_id: int, *, now: datetime | None = None) -> CompanyView:
     from minicrm.services.profiles.company import company_profile
 
     with session_scope(engine, write=False) as session:
-        shown = company_profile(session, company_id, timeline_limit=0)
+        shown = company_profile(session, company_id, timeline_limit=0, now=now)
     return CompanyView(
         company=shown.company,
         people=list(shown.people),

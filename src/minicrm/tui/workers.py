@@ -56,7 +56,7 @@ def load_dashboard(engine: Engine, now: datetime) -> DashboardData:
         touch = due_to_get_in_touch(session, now=now)
         # One board query gives both the stage counts and each stage's best
         # deals; the open stages' deals merged by score are the top deals.
-        columns = pipeline(session, top=TOP_DEALS)
+        columns = pipeline(session, top=TOP_DEALS, now=now)
         deals = [d for col in columns if col.stage not in (WON, LOST) for d in col.top]
         deals.sort(key=lambda d: (-(d.score or 0), d.title.casefold(), d.id))
         return DashboardData(
@@ -105,12 +105,12 @@ class Board:
     columns: list[PipelineColumn]
 
 
-def load_board(engine: Engine) -> Board:
+def load_board(engine: Engine, now: datetime | None = None) -> Board:
     with session_scope(engine, write=False) as session:
         return Board(
             zone=config.local_zone_of(session),
             currency=config.get_setting(session, "currency") or "USD",
-            columns=pipeline(session, top=CARDS_PER_COLUMN),
+            columns=pipeline(session, top=CARDS_PER_COLUMN, now=now),
         )
 
 

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -20,6 +21,7 @@ from minicrm.models import (
 from minicrm.services.records import config
 from minicrm.services.records.contacts import read_contacts
 from minicrm.services.records.validation import normalize_tag
+from minicrm.services.scoring.scores import ensure_fresh_scores
 
 SORTS = ("score", "name", "created", "updated", "next")
 
@@ -40,9 +42,11 @@ def list_contacts(
     sort: str = "name",
     limit: int | None = None,
     deleted: bool = False,
+    now: datetime | None = None,
 ) -> Iterator[ContactRead]:
     """Live (or trashed) contacts matching `filters`, streamed in batches so a
     100,000-contact export never holds every row at once."""
+    ensure_fresh_scores(session, now=now)  # every listing shows or sorts by score
     # Built (and so validated) now; rows are only fetched as they are consumed.
     query = _filtered_query(session, filters or ContactFilter(), deleted=deleted)
     query = _sorted(query, sort)

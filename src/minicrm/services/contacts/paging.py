@@ -24,6 +24,7 @@ from sqlmodel import Session
 from minicrm.errors import UserError
 from minicrm.models import Contact
 from minicrm.services.records import config
+from minicrm.services.scoring.scores import ensure_fresh_scores
 from minicrm.text import fold, tokens
 
 SORTS = ("name", "company", "stage", "score", "owner", "city", "updated")
@@ -64,11 +65,13 @@ def contacts_page(
     after_key: Key | None = None,
     limit: int = PAGE_SIZE,
     descending: bool = False,
+    now: datetime | None = None,
 ) -> ContactPage:
     """Up to `limit` live contacts matching `filter_text`, in `sort` order,
     starting after `after_key` (None: from the top)."""
     if limit < 1:
         raise UserError("a page holds at least one contact")
+    ensure_fresh_scores(session, now=now)
     column = _sort_column(session, sort)
     query = select(
         Contact.id, Contact.name, Contact.company, Contact.stage, Contact.score,

@@ -29,6 +29,7 @@ from minicrm.services.deals.reading import read_deal, resolve_deal
 from minicrm.services.records import config
 from minicrm.services.records.deals import mirror_current_deal, open_deal
 from minicrm.services.records.validation import clean_text, money_to_cents
+from minicrm.services.scoring.scores import ensure_fresh_scores
 
 LOST_REASON_HINT = "no budget, no need, wrong contact, went elsewhere"
 
@@ -322,9 +323,12 @@ class DealDetail:
         }
 
 
-def deal_detail(session: Session, ref: str | int, *, limit: int = 50) -> DealDetail:
+def deal_detail(
+    session: Session, ref: str | int, *, limit: int = 50, now: datetime | None = None
+) -> DealDetail:
     """A deal with its stage history (oldest first) and the interactions
     linked to it (newest first, at most `limit`)."""
+    ensure_fresh_scores(session, now=now)
     deal = resolve_deal(session, ref)
     changes = session.execute(
         select(StageChange)

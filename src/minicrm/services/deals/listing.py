@@ -24,6 +24,7 @@ from minicrm.models import (
 from minicrm.services.deals.reading import _names
 from minicrm.services.records import config
 from minicrm.services.records.deals import CLOSED
+from minicrm.services.scoring.scores import ensure_fresh_scores
 
 STATUSES = ("open", "won", "lost", "all")
 SORTS = ("value", "close", "score", "updated")
@@ -51,6 +52,7 @@ def list_deals(
 ) -> Iterator[DealRead]:
     """Live deals matching `filters`; the query is built (and validated) now,
     rows are fetched as they are consumed."""
+    ensure_fresh_scores(session, now=now)
     query = _sorted(filtered_query(session, filters or DealFilter(), now=now), sort)
     if limit is not None:
         if limit < 0:

@@ -18,6 +18,7 @@ from minicrm.services.records.deals import (
     open_deal,
     record_deal_move,
 )
+from minicrm.services.scoring.scores import ensure_fresh_scores
 
 LOST_REASONS = ("no budget", "no need", "wrong contact", "went elsewhere")
 
@@ -198,12 +199,15 @@ class PipelineColumn:
         }
 
 
-def pipeline(session: Session, *, top: int = 3) -> list[PipelineColumn]:
+def pipeline(
+    session: Session, *, top: int = 3, now: datetime | None = None
+) -> list[PipelineColumn]:
     """One column per stage (open stages in order, then won and lost): how
     many live deals, their total value, and the best-scored few (ties: the
     oldest deal first)."""
     from minicrm.services.deals.reading import read_deals
 
+    ensure_fresh_scores(session, now=now)
     columns = {stage: PipelineColumn(stage) for stage in config.all_stages(session)}
     alive = Deal.deleted_at.is_(None)
     totals = session.execute(

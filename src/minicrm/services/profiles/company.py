@@ -2,6 +2,7 @@
 people, its open deals, its won revenue and its people's merged timeline."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from minicrm.models import (
 )
 from minicrm.services.companies.reading import read_company, resolve_company
 from minicrm.services.records.deals import CLOSED
+from minicrm.services.scoring.scores import ensure_fresh_scores
 
 
 @dataclass
@@ -53,12 +55,18 @@ class CompanyProfile:
 
 
 def company_profile(
-    session: Session, ref: str | int, *, timeline_limit: int = 20, deleted: bool = False
+    session: Session,
+    ref: str | int,
+    *,
+    timeline_limit: int = 20,
+    deleted: bool = False,
+    now: datetime | None = None,
 ) -> CompanyProfile:
     from minicrm.errors import UserError
     from minicrm.services.deals.reading import read_deals
     from minicrm.services.records.contacts import read_contacts
 
+    ensure_fresh_scores(session, now=now)
     if timeline_limit < 0:
         raise UserError("--limit cannot be negative")
     company = resolve_company(session, ref, deleted=deleted)

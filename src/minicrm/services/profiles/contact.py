@@ -18,6 +18,7 @@ from minicrm.models import (
     StageChangeRead,
 )
 from minicrm.services.records.contacts import read_contact, resolve_ref
+from minicrm.services.scoring.scores import ensure_fresh_scores
 
 
 @dataclass
@@ -43,10 +44,16 @@ class ContactProfile:
 
 
 def contact_profile(
-    session: Session, ref: str | int, *, timeline_limit: int = 20, deleted: bool = False
+    session: Session,
+    ref: str | int,
+    *,
+    timeline_limit: int = 20,
+    deleted: bool = False,
+    now: datetime | None = None,
 ) -> ContactProfile:
     from minicrm.services.deals.reading import deals_of_contact
 
+    ensure_fresh_scores(session, now=now)
     contact = resolve_ref(session, ref, deleted=deleted)
     return ContactProfile(
         contact=read_contact(session, contact),

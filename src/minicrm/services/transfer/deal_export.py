@@ -6,12 +6,14 @@ JSON text, and is formula-safe like the contact export."""
 import csv
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TextIO
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from minicrm.models import Deal, DealRead
+from minicrm.services.scoring.scores import ensure_fresh_scores
 from minicrm.services.transfer.exporting import _write_array, csv_cell, neutralize_formula
 
 DEAL_COLUMNS = (
@@ -22,9 +24,12 @@ DEAL_COLUMNS = (
 BATCH = 1000
 
 
-def live_deals(session: Session, *, owner: str | None = None) -> Iterator[DealRead]:
+def live_deals(
+    session: Session, *, owner: str | None = None, now: datetime | None = None
+) -> Iterator[DealRead]:
     from minicrm.services.deals.reading import read_deals
 
+    ensure_fresh_scores(session, now=now)
     query = select(Deal).where(Deal.deleted_at.is_(None)).order_by(Deal.id)
     if owner:
         query = query.where(Deal.owner == owner)

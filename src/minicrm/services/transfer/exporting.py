@@ -359,8 +359,15 @@ def _stored_settings(session: Session) -> dict[str, str]:
     from sqlalchemy import select
 
     from minicrm.models import Setting
+    from minicrm.services.scoring.scores import SCORES_DAY_KEY
 
-    rows = session.execute(select(Setting.key, Setting.value).order_by(Setting.key))
+    # The day the scores were computed for is bookkeeping, not a setting: a
+    # restored database recomputes its scores on first read.
+    rows = session.execute(
+        select(Setting.key, Setting.value)
+        .where(Setting.key != SCORES_DAY_KEY)
+        .order_by(Setting.key)
+    )
     return {key: value for key, value in rows}
 
 

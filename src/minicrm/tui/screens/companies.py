@@ -186,7 +186,7 @@ class CompanyScreen(CrmScreen):
     @work(thread=True, exclusive=True, group="company-load", exit_on_error=False)
     def _load(self, company_id: int) -> None:
         try:
-            view = deal_data.load_company(self.app.engine, company_id)
+            view = deal_data.load_company(self.app.engine, company_id, now=self.app.now())
         except NotFoundError as exc:
             self.post_message(self.Missing(exc.message))
         except Exception as exc:  # shown, never raised into the app

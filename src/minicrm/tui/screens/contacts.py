@@ -62,7 +62,9 @@ class ContactsScreen(CrmScreen):
     def _fetch(self, request: int, query: data.TableQuery, after_key, limit: int, keep) -> None:
         engine = self.app.engine
         try:
-            page = data.load_page(engine, query, after_key=after_key, limit=limit)
+            page = data.load_page(
+                engine, query, after_key=after_key, limit=limit, now=self.app.now()
+            )
             self.post_message(
                 ContactsPageLoaded(request, page.rows, page.next_key, after_key is not None, keep)
             )

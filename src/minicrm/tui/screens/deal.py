@@ -72,7 +72,7 @@ class DealScreen(CrmScreen):
     @work(thread=True, exclusive=True, group="deal-load", exit_on_error=False)
     def _load(self, deal_id: int) -> None:
         try:
-            view = deal_data.load_deal(self.app.engine, deal_id)
+            view = deal_data.load_deal(self.app.engine, deal_id, now=self.app.now())
         except NotFoundError as exc:
             self.post_message(self.Missing(exc.message))
         except Exception as exc:  # shown, never raised into the app

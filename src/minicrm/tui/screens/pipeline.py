@@ -125,7 +125,7 @@ class PipelineScreen(CrmScreen):
 
     @work(thread=True, exclusive=True, group="pipeline-load")
     def load(self, generation: int, engine) -> None:
-        self.post_message(self.Loaded(generation, load_board(engine)))
+        self.post_message(self.Loaded(generation, load_board(engine, self.app.now())))
 
     async def on_pipeline_screen_loaded(self, message: Loaded) -> None:
         if message.generation != self._generation:
