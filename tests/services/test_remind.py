@@ -274,3 +274,53 @@ def test_a_password_never_goes_to_a_remote_server_in_clear():
         send_digest(
             "s", "t", "<p>h</p>", to=["me@shop.example"], sender="a@b.example", smtp=plain_text
         )
+
+
+def ledger_keys(engine) -> set[str]:
+    with session_scope(engine) as session:
+        return set(session.execute(select(ReminderLedger.key)).scalars())
+
+
+def test_the_ledger_forgets_what_can_never_be_announced_again(engine):
+    """Done, deleted and moved follow-ups, trashed contacts and lapses that an
+    interaction ended leave the ledger the next time it is written; what may
+    still show stays, so nothing is announced twice."""
+    from minicrm.services.followups.followups import remove_followup
+
+    with session_scope(engine) as session:
+        for name in ("Ana Done", "Bo Removed", "Cy Snoozed", "Di Kept", "Ed Trashed", "Fay Quiet"):
+            contact(session, name)
+            set_cadence(session, "30d", ref=name, now=NOW)
+        done = followup(session, "ana", utc(22, 9), "done")
+        removed = followup(session, "bo", utc(22, 9), "removed")
+        snoozed = followup(session, "cy", utc(22, 9), "snoozed")
+        kept = followup(session, "di", utc(22, 9), "kept")
+        followup(session, "ed trashed", utc(22, 9), "trashed")
+        for name in ("Ana", "Bo", "Cy", "Di", "Ed Trashed", "Fay"):
+            log_interaction(session, name, "call", at=NOW - timedelta(days=40), now=NOW)
+    sent = digest(engine, only_new=True)
+    with session_scope(engine) as session:
+        assert mark_sent(session, sent, NOW) == 11  # five follow-ups, six lapses
+    assert len(ledger_keys(engine)) == 11
+
+    with session_scope(engine) as session:
+        complete_followup(session, done.id, zone=UTC, now=NOW)
+        remove_followup(session, removed.id)
+        snooze_followup(session, snoozed.id, utc(23, 18), now=NOW)
+        trash_contact(session, "ed trashed", now=NOW)
+        log_interaction(session, "fay", "visit", at=NOW - timedelta(hours=2), now=NOW)
+    later = digest(engine, only_new=True)
+    assert notes(later.today) == ["snoozed"]  # news again at its new time
+    with session_scope(engine) as session:
+        assert mark_sent(session, later, NOW) == 1
+    stays = {
+        f"followup:{kept.id}:2026-11-22T09:00:00+00:00",
+        f"followup:{snoozed.id}:2026-11-23T18:00:00+00:00",
+    }
+    keys = ledger_keys(engine)
+    assert stays <= keys
+    assert not any(k.startswith(f"followup:{i}:") for i in (done.id, removed.id) for k in keys)
+    assert f"followup:{snoozed.id}:2026-11-22T09:00:00+00:00" not in keys
+    touch_ids = sorted(int(k.split(":")[1]) for k in keys if k.startswith("touch:"))
+    assert len(touch_ids) == 4  # Ana, Bo, Cy, Di: still quiet; Ed trashed, Fay contacted
+    assert digest(engine, only_new=True).is_empty()  # and nothing is announced twice

@@ -3,8 +3,8 @@
 followups.py schedules, completes, snoozes and lists follow-ups (with
 recurrence); interactions.py logs calls, mail, meetings and purchases;
 cadence.py says how often to get in touch and who is due; remind.py builds
-the digest `crm remind` prints or sends, mailer.py sends it (SMTP or
-sendmail).
+the digest `crm remind` prints or sends, ledger.py remembers what
+`--only-new` already announced, mailer.py sends it (SMTP or sendmail).
 """
 
 from minicrm.services import lazy_exports

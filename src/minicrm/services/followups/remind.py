@@ -1,10 +1,7 @@
 """The reminder digest behind `crm remind`: what is overdue, due today, coming
 up and due to get in touch, grouped by owner, in text, Markdown, HTML or JSON.
 
-`--only-new` keeps a ledger of what was announced. A follow-up's ledger key
-holds its due time, so a snoozed follow-up is announced again at its new
-time; a touch key holds the moment the contact became due, so logging an
-interaction (which moves that moment) makes the next lapse news again.
+`--only-new` leaves out what the ledger (ledger.py) says was announced.
 """
 
 import re
@@ -17,10 +14,11 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from minicrm.errors import UserError
-from minicrm.models import Contact, FollowUp, FollowUpRead, ReminderLedger
+from minicrm.models import Contact, FollowUp, FollowUpRead
+from minicrm.services.followups import ledger
 from minicrm.services.followups.cadence import TouchDue, due_to_get_in_touch
+from minicrm.services.followups.ledger import followup_key
 
-BATCH = 900  # keys per IN (…) list, under SQLite's parameter limit
 NO_OWNER = "(no owner)"
 MAX_DAYS = 3660  # ten years ahead is plenty, and far from datetime's limits
 _DIGEST_COLUMNS = (
@@ -39,7 +37,7 @@ class DigestFollowUp:
 
     @property
     def ledger_key(self) -> str:
-        return f"followup:{self.followup.id}:{self.followup.due_at.isoformat()}"
+        return followup_key(self.followup.id, self.followup.due_at)
 
     def to_json(self, now: datetime) -> dict:
         return {
@@ -50,7 +48,7 @@ class DigestFollowUp:
 
 
 def touch_key(item: TouchDue) -> str:
-    return f"touch:{item.contact_id}:{item.due_since.isoformat()}"
+    return ledger.touch_key(item.contact_id, item.due_since)
 
 
 @dataclass
@@ -100,7 +98,7 @@ def build_digest(
     digest.touch = due_to_get_in_touch(session, now=now, owner=owner)
     digest.overdue_total = len(digest.overdue)
     if only_new:
-        sent = _already_sent(session, digest.ledger_keys())
+        sent = ledger.already_sent(session, digest.ledger_keys())
         for name in ("overdue", "today", "upcoming"):
             kept = [f for f in getattr(digest, name) if f.ledger_key not in sent]
             setattr(digest, name, kept)
@@ -136,39 +134,10 @@ def _open_followups_before(
         yield DigestFollowUp(followup, row[8], row[9])
 
 
-def _already_sent(session: Session, keys: list[str]) -> set[str]:
-    sent: set[str] = set()
-    for start in range(0, len(keys), BATCH):
-        chunk = keys[start : start + BATCH]
-        query = select(ReminderLedger.key).where(ReminderLedger.key.in_(chunk))
-        sent.update(session.execute(query).scalars())
-    return sent
-
-
 def mark_sent(session: Session, digest: Digest, now: datetime) -> int:
-    """Record the digest's items as announced; returns how many were new.
-
-    Two cron jobs may finish at once, so a key someone else just wrote is
-    skipped rather than failing the run that already delivered its mail."""
-    keys = list(dict.fromkeys(digest.ledger_keys()))
-    if not keys:
-        return 0
-    sent = _already_sent(session, keys)
-    fresh = [key for key in keys if key not in sent]
-    table = ReminderLedger.__table__
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        from importlib import import_module
-
-        insert = import_module(f"sqlalchemy.dialects.{dialect}").insert
-        statement = insert(table).on_conflict_do_nothing(index_elements=["key"])
-    else:
-        statement = table.insert()
-    for start in range(0, len(fresh), BATCH):
-        rows = [{"key": key, "sent_at": now} for key in fresh[start : start + BATCH]]
-        session.execute(statement, rows)
-    session.flush()
-    return len(fresh)
+    """Record the digest's items as announced (and prune what can never be
+    announced again); returns how many were new."""
+    return ledger.record_sent(session, digest.ledger_keys(), now)
 
 
 # ------------------------------------------------------------------ words
