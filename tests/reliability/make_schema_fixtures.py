@@ -14,7 +14,10 @@ from sqlalchemy import text
 from minicrm.db import make_engine, upgrade_schema
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-REVISIONS = ("0001", "0002", "0003", "0004")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+# Rows above are in the shape of 0004 and earlier: a newer fixture is the
+# 0004 one upgraded by the real migrations, then given the rows of its time.
+OLD_SHAPE = "0004"
 
 BASE_ROWS = [
     "INSERT INTO setting (key, value, updated_at) VALUES "
@@ -56,6 +59,15 @@ ROWS_SINCE = {
         "INSERT INTO import_change (id, batch_id, contact_id, action, before) VALUES "
         "(1, 1, 2, 'created', NULL)",
     ],
+    "0005": [  # what `crm merge` wrote before 0006: a note on KEEP's timeline
+        "INSERT INTO interaction (id, contact_id, kind, at, summary, search_text, owner, "
+        "created_at) VALUES (2, 1, 'note', '2025-01-08 10:00:00', "
+        "'Merged #3 Maria Lopez (maria@old.example) into this contact', "
+        "'merged 3 maria lopez maria old example into this contact', 'ana', "
+        "'2025-01-08 10:00:00'), "
+        "(3, 1, 'note', '2025-01-09 10:00:00', 'Merged #4 into this shop? no, a real note', "
+        "'merged 4 into this shop no a real note', 'ana', '2025-01-09 10:00:00')",
+    ],
 }
 
 
@@ -63,18 +75,25 @@ def build(revision: str) -> Path:
     path = FIXTURES / f"schema-{revision}.db"
     path.unlink(missing_ok=True)
     engine = make_engine(f"sqlite:///{path}")
-    upgrade_schema(engine, revision)
-    with engine.begin() as connection:
-        statements = list(BASE_ROWS)
-        for since, rows in ROWS_SINCE.items():
-            if since <= revision:
-                statements += rows
-        for statement in statements:
-            connection.execute(text(statement))
+    upgrade_schema(engine, min(revision, OLD_SHAPE))
+    _insert(engine, BASE_ROWS, revision, lambda since: since <= OLD_SHAPE)
+    if revision > OLD_SHAPE:
+        upgrade_schema(engine, revision)
+        _insert(engine, [], revision, lambda since: since > OLD_SHAPE)
     engine.dispose()
     with __import__("sqlite3").connect(path) as connection:
         connection.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
     return path
+
+
+def _insert(engine, base: list[str], revision: str, wanted) -> None:
+    statements = list(base)
+    for since, rows in ROWS_SINCE.items():
+        if since <= revision and wanted(since):
+            statements += rows
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
 
 
 if __name__ == "__main__":

@@ -61,8 +61,12 @@ def test_old_database_upgrades_with_every_row_intact(old_database):
         ["vip"],
         {"birthday": "1980-02-03"},
     )
+    since_0005 = [
+        "Merged #4 into this shop? no, a real note",
+        "Merged #3 Maria Lopez (maria@old.example) into this contact",
+    ]
     assert [e.get("summary") or e["to_stage"] for e in maria["timeline"]] == [
-        "qualified", "two cakes", "lead",
+        *(since_0005 if revision >= "0005" else []), "qualified", "two cakes", "lead",
     ]  # fmt: skip
     assert [f["note"] for f in maria["followups"]] == ["call back"]
 
@@ -114,3 +118,41 @@ def test_rows_added_by_later_revisions_survive_too(old_database):
     revision, path = old_database
     cadences = json.loads(crm(path, "cadence", "list", "--json").stdout)
     assert [c["tag"] for c in cadences] == (["vip"] if revision >= "0002" else [])
+
+
+def test_a_merge_line_becomes_a_merge_event_and_stops_counting_as_contact(tmp_path):
+    """0006: the line `crm merge` wrote as a note is kind `merge`, which no
+    figure counts; a real note that merely starts alike stays a note. The
+    funnel and forecast are the same before and after (0006 changes no
+    schema, so today's code reads the 0005 file as it is)."""
+    from datetime import UTC, datetime
+
+    from minicrm.db import session_scope
+    from minicrm.services.funnel.funnel import funnel_report
+    from minicrm.services.funnel.reports import forecast_report
+    from minicrm.services.scoring.figures import facts_for
+
+    path = tmp_path / "crm.db"
+    shutil.copyfile(FIXTURES / "schema-0005.db", path)
+    now = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
+
+    def figures(engine):
+        with session_scope(engine, write=False) as session:
+            [maria] = facts_for(session, [1], now=now)
+            kinds = dict(session.execute(text("SELECT id, kind FROM interaction")).all())
+            return (
+                kinds,
+                maria.values["interactions_30d"],
+                funnel_report(session, now=now).to_json(),
+                forecast_report(session, now=now).to_json(),
+            )
+
+    engine = make_engine(f"sqlite:///{path}")
+    before = figures(engine)
+    ensure_schema(engine)
+    after = figures(engine)
+    engine.dispose()
+    assert before[0] == {1: "purchase", 2: "note", 3: "note"}
+    assert after[0] == {1: "purchase", 2: "merge", 3: "note"}
+    assert (before[1], after[1]) == (3, 2)  # the merge line no longer counts
+    assert after[2:] == before[2:]

@@ -35,7 +35,7 @@ from minicrm.services.dedupe.contacts import (
 from minicrm.services.dedupe.merging import merge_contacts
 from minicrm.services.followups.cadence import set_cadence
 from minicrm.services.followups.followups import add_followup
-from minicrm.services.followups.interactions import log_interaction
+from minicrm.services.followups.interactions import last_interaction_at, log_interaction
 from minicrm.services.records.contacts import get_contact, resolve_ref
 from minicrm.services.scoring.scores import refresh_score
 from minicrm.text import fold
@@ -283,7 +283,7 @@ def test_merge_fills_only_empty_fields_in_the_order_given_and_unions_tags(sessio
     assert resolve_ref(session, "maria@x.com").id == keep.id
 
 
-def test_merge_writes_a_note_per_other_in_keeps_timeline(session, people):
+def test_merge_writes_an_event_per_other_in_keeps_timeline(session, people):
     keep, one, two, _ = people
     merge_contacts(session, keep.id, [one.id, two.id], now=NOW)
     notes = session.execute(
@@ -292,9 +292,12 @@ def test_merge_writes_a_note_per_other_in_keeps_timeline(session, people):
         .order_by(Interaction.id)
     ).all()
     assert notes == [
-        (f"Merged #{one.id} Maria L. (maria@x.com) into this contact", "sara", "note", NOW),
-        (f"Merged #{two.id} M. Lopez into this contact", "sara", "note", NOW),
+        (f"Merged #{one.id} Maria L. (maria@x.com) into this contact", "sara", "merge", NOW),
+        (f"Merged #{two.id} M. Lopez into this contact", "sara", "merge", NOW),
     ]
+    # an event, not a contact with the customer: the last contact is not the merge
+    last = last_interaction_at(session, keep.id)
+    assert last is None or last < NOW
 
 
 def test_merge_keeps_the_others_stage_history_as_it_was(session, people):

@@ -85,6 +85,17 @@ class ContactTag(SQLModel, table=True):
     )
 
 
+# Kinds minicrm itself writes on a timeline: they say what happened to the
+# record (a merge), not that anyone spoke to the customer, so no figure,
+# score, cadence or activity report counts them.
+EVENT_KINDS = ("merge",)
+
+
+def is_contact_with_customer(kind_column):
+    """SQL condition: an interaction that was a real contact with the customer."""
+    return kind_column.not_in(EVENT_KINDS)
+
+
 class Interaction(SQLModel, table=True):
     __tablename__ = "interaction"
     __table_args__ = (

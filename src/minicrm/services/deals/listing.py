@@ -20,6 +20,7 @@ from minicrm.models import (
     DealRead,
     Interaction,
     Product,
+    is_contact_with_customer,
 )
 from minicrm.services.deals.reading import _names
 from minicrm.services.records import config
@@ -209,10 +210,14 @@ def _stale(query, days: int, now: datetime):
     # Deals with a recent linked interaction: one uncorrelated set (deal_id
     # is mostly NULL, so a per-deal probe could end up scanning by date).
     recent_by_deal = select(Interaction.deal_id).where(
-        Interaction.deal_id.is_not(None), Interaction.at >= cutoff
+        Interaction.deal_id.is_not(None),
+        Interaction.at >= cutoff,
+        is_contact_with_customer(Interaction.kind),
     )
     by_contact = select(Interaction.id).where(
-        Interaction.contact_id == Deal.contact_id, Interaction.at >= cutoff
+        Interaction.contact_id == Deal.contact_id,
+        Interaction.at >= cutoff,
+        is_contact_with_customer(Interaction.kind),
     )
     return query.where(
         Deal.stage_entered_at < cutoff,

@@ -181,7 +181,7 @@ def _note_merge(session: Session, keep_id: int, other: ContactRead, now: datetim
     summary = f"Merged #{other.id} {other.name}{f' ({reach})' if reach else ''} into this contact"
     session.add(
         Interaction(
-            contact_id=keep_id, kind="note", at=now, summary=summary,
+            contact_id=keep_id, kind="merge", at=now, summary=summary,
             search_text=search_text(summary), owner=current_user(), created_at=now,
         )
     )  # fmt: skip

@@ -15,7 +15,15 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from minicrm.errors import NotFoundError, UserError, ValidationError
-from minicrm.models import LOST, Cadence, Contact, ContactTag, Interaction, Tag
+from minicrm.models import (
+    LOST,
+    Cadence,
+    Contact,
+    ContactTag,
+    Interaction,
+    Tag,
+    is_contact_with_customer,
+)
 from minicrm.services.records.contacts import resolve_ref
 from minicrm.services.records.validation import normalize_tag
 
@@ -172,7 +180,7 @@ def _effective_cadences(session: Session) -> dict[int, int]:
 def _due_in_batch(session, ids, cadences, now, owner) -> list[TouchDue]:
     last = (
         select(Interaction.contact_id, func.max(Interaction.at).label("last_at"))
-        .where(Interaction.contact_id.in_(ids))
+        .where(Interaction.contact_id.in_(ids), is_contact_with_customer(Interaction.kind))
         .group_by(Interaction.contact_id)
         .subquery()
     )

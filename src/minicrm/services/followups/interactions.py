@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from minicrm.errors import ValidationError
-from minicrm.models import WON, Interaction, InteractionRead
+from minicrm.models import EVENT_KINDS, WON, Interaction, InteractionRead, is_contact_with_customer
 from minicrm.services.records.contacts import resolve_ref
 from minicrm.services.records.validation import clean_text, money_to_cents
 from minicrm.settings import current_user
@@ -15,9 +15,11 @@ from minicrm.text import search_text
 KINDS = ("call", "email", "meeting", "note", "sms", "visit", "quote", "purchase")
 
 
-def normalize_kind(kind: str) -> str:
+def normalize_kind(kind: str, *, events: bool = False) -> str:
+    """A kind a user may log; `events` also allows the kinds minicrm writes
+    itself (EVENT_KINDS), as a restored backup holds them."""
     wanted = (kind or "").strip().casefold()
-    if wanted not in KINDS:
+    if wanted not in KINDS and not (events and wanted in EVENT_KINDS):
         raise ValidationError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}", field="kind")
     return wanted
 
@@ -79,5 +81,7 @@ def _won_current_deal_id(session: Session, contact_id: int) -> int | None:
 
 def last_interaction_at(session: Session, contact_id: int) -> datetime | None:
     return session.execute(
-        select(func.max(Interaction.at)).where(Interaction.contact_id == contact_id)
+        select(func.max(Interaction.at)).where(
+            Interaction.contact_id == contact_id, is_contact_with_customer(Interaction.kind)
+        )
     ).scalar()

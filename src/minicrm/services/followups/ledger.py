@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
-from minicrm.models import Contact, FollowUp, Interaction, ReminderLedger
+from minicrm.models import Contact, FollowUp, Interaction, ReminderLedger, is_contact_with_customer
 
 BATCH = 900  # keys per IN (…) list, under SQLite's parameter limit
 
@@ -106,7 +106,10 @@ def _obsolete_touch_keys(
         last_contacted.update(
             session.execute(
                 select(Interaction.contact_id, func.max(Interaction.at))
-                .where(Interaction.contact_id.in_(chunk))
+                .where(
+                    Interaction.contact_id.in_(chunk),
+                    is_contact_with_customer(Interaction.kind),
+                )
                 .group_by(Interaction.contact_id)
             ).all()
         )

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from minicrm.errors import UserError
-from minicrm.models import Contact, Interaction, InteractionRead
+from minicrm.models import Contact, Interaction, InteractionRead, is_contact_with_customer
 
 
 class RecentInteraction(InteractionRead):
@@ -19,7 +19,8 @@ class RecentInteraction(InteractionRead):
 
 
 def recent_interactions(session: Session, *, limit: int = 10) -> list[RecentInteraction]:
-    """The newest `limit` interactions of live contacts, newest first.
+    """The newest `limit` interactions of live contacts, newest first (a
+    merge is not one).
 
     Walks ix_interaction_at backwards, so the cost is the rows returned (plus
     any of trashed contacts skipped on the way), not the size of the table."""
@@ -28,7 +29,7 @@ def recent_interactions(session: Session, *, limit: int = 10) -> list[RecentInte
     rows = session.execute(
         select(Interaction, Contact.name)
         .join(Contact, Contact.id == Interaction.contact_id)
-        .where(Contact.deleted_at.is_(None))
+        .where(Contact.deleted_at.is_(None), is_contact_with_customer(Interaction.kind))
         .order_by(Interaction.at.desc(), Interaction.id.desc())
         .limit(limit)
     ).all()

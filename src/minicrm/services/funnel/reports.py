@@ -49,6 +49,7 @@ from minicrm.models import (
     StageChange,
     UTCDateTime,
     cents_to_major,
+    is_contact_with_customer,
 )
 from minicrm.services.funnel.funnel import Scope, deal_facts, forecast_cents, win_probabilities
 from minicrm.services.funnel.segments import (
@@ -278,6 +279,7 @@ def activity_report(
         .join(Contact, Contact.id == Interaction.contact_id)
         .where(
             Contact.deleted_at.is_(None),
+            is_contact_with_customer(Interaction.kind),
             Interaction.at >= starts[0],
             Interaction.at < starts[-1],
         )

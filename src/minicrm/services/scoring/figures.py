@@ -32,6 +32,7 @@ from minicrm.models import (
     Interaction,
     Tag,
     cents_to_major,
+    is_contact_with_customer,
 )
 from minicrm.services.scoring.rules import EXTRA_PREFIX, NUMBER, TEXT, Vocabulary
 
@@ -296,7 +297,7 @@ def _interaction_figures(session: Session, people, now: datetime) -> dict[int, d
             func.sum(case((is_purchase, 1), else_=0)),
             func.sum(case((is_purchase, func.coalesce(Interaction.amount_cents, 0)), else_=0)),
         )
-        .where(Interaction.contact_id.in_(people), at <= now)
+        .where(Interaction.contact_id.in_(people), at <= now, is_contact_with_customer(kind))
         .group_by(Interaction.contact_id)
     )
     figures = {}

@@ -243,7 +243,7 @@ def _interaction(item: dict) -> dict[str, Any]:
         "id": _id(item["id"]),
         "contact_id": _id(item["contact_id"], "contact_id"),
         "deal_id": backup._id(item.get("deal_id"), "deal_id", optional=True),
-        "kind": normalize_kind(item["kind"]),
+        "kind": normalize_kind(item["kind"], events=True),
         "at": at,
         "summary": summary,
         "search_text": search_text(summary),
