@@ -169,3 +169,10 @@ def test_tokens_keep_persian_words_whole_and_drop_operators():
 @pytest.mark.parametrize("nothing", [None, "", "  ", '"*() -', "\u0301"])
 def test_tokens_of_punctuation_or_nothing_are_empty(nothing):
     assert tokens(nothing) == []
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_the_ascii_shortcut_folds_exactly_as_the_full_path(text):
+    from minicrm.text import _fold_unicode
+
+    assert fold(text) == (_fold_unicode.__wrapped__(text) if text else "")

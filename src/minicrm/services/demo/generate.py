@@ -100,7 +100,7 @@ def generate_demo(
                      f"GREATEST((SELECT max(id) FROM {table}), 1), "
                      f"(SELECT count(*) > 0 FROM {table}))")
             )  # fmt: skip
-    _score(session, list(range(first_id, end_id)), now)
+    _score(session, None if first_id == 1 else list(range(first_id, end_id)), now)
     return DemoSummary(
         contacts=counts[Contact],
         interactions=counts[Interaction],
@@ -136,9 +136,11 @@ def _catalogue(connection, now: datetime) -> tuple[int, list[tuple[int, int]]]:
     return len(missing), [have[k] for k in wanted]
 
 
-def _score(session: Session, ids: list[int], now: datetime) -> None:
-    """Scores by the rules, as today: recompute_scores scores the contacts'
-    deals and brings each contact's copy of its current deal's in step."""
+def _score(session: Session, ids: list[int] | None, now: datetime) -> None:
+    """Scores by the rules, as of `now`: recompute_scores scores the contacts'
+    deals and brings each contact's copy of its current deal's in step. Into
+    an empty database (ids None) every deal is new: the whole-table pass is
+    faster, and it records the day the scores are fresh for."""
     from minicrm.services.scoring.scores import recompute_scores
 
     recompute_scores(session, ids, now=now)
