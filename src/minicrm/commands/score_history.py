@@ -1,5 +1,5 @@
 """`crm score --model history` and `crm score backtest`: win probabilities
-learnt from the shop's own won/lost history (services.history), rendered.
+learnt from the shop's own won/lost history (services/scoring/history.py), rendered.
 
 `crm score` itself lives in commands/score.py, which calls run_history() for
 `--model history` and register_backtest() for its `backtest` subcommand.

@@ -49,7 +49,7 @@ class Contact(SQLModel, table=True):
     source: str | None = Field(default=None, sa_column=Column(Text))
     # stage, stage_entered_at, value_cents, score and lost_reason are those
     # of the contact's current deal (its open one, else its most recent),
-    # NULL without a deal; services.deals keeps them in step.
+    # NULL without a deal; services/records/deals.py keeps them in step.
     stage: str | None = Field(default=None, sa_column=Column(Text))
     stage_entered_at: datetime | None = timestamp_field()
     value_cents: int | None = Field(default=None, sa_column=Column(Integer))

@@ -1,7 +1,7 @@
 """Likely duplicates of a contact about to be added (`crm add` warns and asks).
 
 The same email or phone, or a very similar name and company (rapidfuzz on
-folded text). `crm dedupe` (services/dedupe.py) finds groups across the whole
+folded text). `crm dedupe` (services/dedupe/contacts.py) finds groups across the whole
 database; this looks for one new contact's twins, fast enough to run on
 every add.
 """

@@ -155,7 +155,7 @@ class Drawn(NamedTuple):
 
 def current_of(deals: list[Drawn]) -> Drawn | None:
     """The deal a contact mirrors: its newest open one, else its most recent
-    (the order services.deals.records.mirror_current_deals uses)."""
+    (the order services.records.deals.mirror_current_deals uses)."""
     if not deals:
         return None
     return min(deals, key=lambda d: (d.row["stage"] in (WON, LOST), -d.created, -d.row["id"]))

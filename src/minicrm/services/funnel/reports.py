@@ -1,6 +1,6 @@
 """The other reports: weighted forecast, activity per week, value segments.
 
-Like the funnel (services/funnel.py, whose definitions and SQL helpers these
+Like the funnel (funnel.py, whose definitions and SQL helpers these
 reuse), every report counts in SQL and hands Python only small aggregates.
 Trashed contacts, and their interactions, are left out everywhere.
 

@@ -1,5 +1,5 @@
 """Value segments (`crm report segments`): ABC tiers and RFM scores from
-revenue counted once per sale (definitions in services/reports.py and the
+revenue counted once per sale (definitions in funnel/reports.py and the
 README)."""
 
 from dataclasses import dataclass

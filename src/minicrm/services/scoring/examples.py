@@ -1,5 +1,5 @@
 """The deals the history model learns from and scores, read in a few
-queries (services.history does the counting), and the cached rule scores
+queries (history.py does the counting), and the cached rule scores
 shown while that history is too thin to learn from."""
 
 from dataclasses import dataclass

@@ -5,7 +5,7 @@ The rules (rulebook.py) are TOML kept in the `setting` table under
 and refreshed whenever the deal, its contact, the contact's interactions
 or follow-ups, or the rules change; the figures the rules read come from
 figures.py. A contact shows its current deal's score (`contact.score`, a
-copy kept by services.deals.records), None without a deal.
+copy kept by services/records/deals.py), None without a deal.
 """
 
 from dataclasses import dataclass

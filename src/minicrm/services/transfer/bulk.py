@@ -111,7 +111,7 @@ def read_manifest(session: Session, batch_id: int) -> dict[str, Any]:
 def sqlite_deal_indexes_paused(connection, *, pause: bool) -> Iterator[None]:
     """SQLite: drop the deal table's indexes while a big import fills it and
     recreate them from their stored SQL afterwards, in the same transaction
-    (services.demo's sqlite_bulk_load does this for the contact tables)."""
+    (bulk_load.sqlite_bulk_load does this for the contact tables)."""
     if not pause or connection.dialect.name != "sqlite":
         yield
         return

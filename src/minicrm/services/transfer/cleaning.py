@@ -1,6 +1,6 @@
 """The per-row validation of an import, made cheap enough for 100,000 rows.
 
-The rules are exactly those of `crm add` (services/validation.py and
+The rules are exactly those of `crm add` (services/records/validation.py and
 text.py); only the work is shared. At 100k rows, email-validator spent most
 of its time re-checking the same few thousand domains, phonenumbers the same
 numbers, and text.fold Unicode-normalising plain ASCII names. So:
@@ -112,7 +112,7 @@ class Folder:
         return found
 
     def folded_row(self, row: dict) -> tuple[str, str]:
-        """name_folded and search_text of a contact row, as services.contacts
+        """name_folded and search_text of a contact row, as services.contacts.editing
         computes them (fold(name), search_text_of(contact))."""
         name_folded = self.fold(row["name"])
         parts = (row["email"], row["phone"], row["company"], row["notes"])

@@ -2,7 +2,7 @@
 
 What comes out is a `SourceRow` per contact: raw field values with the line
 they came from, the shape a vCard card becomes too, so one pipeline
-(services/importing.py) validates and writes every format. Which column is
+(importing.py) validates and writes every format. Which column is
 which field is import_headers.py's business, dates are import_dates.py's.
 
 The delimiter is sniffed (`,` `;` tab `|`); quoted cells may span lines;

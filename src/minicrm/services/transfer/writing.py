@@ -1,7 +1,7 @@
 """Writing a checked import in the caller's transaction.
 
 New contacts go in through SQLAlchemy Core a chunk at a time, with the bulk
-load helpers of services/demo.py: FTS insert triggers paused and caught up
+load helpers of bulk_load.py: FTS insert triggers paused and caught up
 in one statement, the indexes rebuilt when the new rows outnumber the old,
 datetimes stored without per-value processing on SQLite. Their scores are
 worked out from the row itself (a new contact has no interactions or
@@ -350,7 +350,7 @@ def _overwrite(state: dict[str, Any], p, now: datetime) -> list[dict[str, Any]]:
         return []
     at = p.stage_at or now
     reason = None
-    if state["stage"] == LOST:  # as services.contacts.record_stage_move does
+    if state["stage"] == LOST:  # as services.records.deals.record_deal_move does
         reason = state["lost_reason"] = p.values.get("lost_reason")
     elif old_stage == LOST and "lost_reason" not in p.given:
         state["lost_reason"] = None
