@@ -120,10 +120,12 @@ def _register() -> None:
         reports,
         score,
         stages,
+        trash,
         tui,
     )
 
     contacts.register(app)
+    trash.register(app)
     followups.register(app)
     stages.register(app)
     export.register(app)

@@ -141,7 +141,7 @@ def show(
 
     with unit_of_work(ctx, write=False) as session:
         profile = company_profile(session, ref, timeline_limit=limit)
-        from minicrm.commands.contacts import _zone
+        from minicrm.commands._values import zone_of as _zone
 
         zone = _zone(session)
     if json_:

@@ -1,4 +1,5 @@
-"""Contacts from the command line: add, list, show, edit, rm, trash, restore, search."""
+"""Contacts from the command line: add, list, show, edit, search (the trash is
+trash.py)."""
 
 from operator import itemgetter
 from typing import Annotated
@@ -6,6 +7,7 @@ from typing import Annotated
 import typer
 
 from minicrm.commands._store import unit_of_work
+from minicrm.commands._values import assignments, mine_or, money, zone_of
 
 TTY_LIST_LIMIT = 100  # a table on screen stops here unless --limit says otherwise
 
@@ -43,7 +45,7 @@ PROFILE_FIELDS = [
 
 
 def register(app: typer.Typer) -> None:
-    for command in (add, list_, show, edit, rm, trash, restore, search):
+    for command in (add, list_, show, edit, search):
         name = "list" if command is list_ else command.__name__
         app.command(name)(command)
 
@@ -84,7 +86,7 @@ def add(
         name=name, email=email, phone=phone, company=company, title=title, city=city,
         region=region, country=country, industry=industry, source=source, stage=stage,
         value=value, owner=owner, notes=note, lost_reason=lost_reason, tags=tag or [],
-        extra=_assignments(set_), no_deal=no_deal,
+        extra=assignments(set_), no_deal=no_deal,
     )  # fmt: skip
     try:
         with unit_of_work(ctx) as session:
@@ -126,7 +128,7 @@ def list_(
 
     if json_ and csv_:
         out.fail("choose one of --json and --csv")
-    owner = _mine_or(owner, mine)
+    owner = mine_or(owner, mine)
     filters = ContactFilter(stage=stage, tag=tag, owner=owner, source=source, search=search)
     on_screen = not (json_ or csv_) and out.stdout_is_tty()
     shown_limit = limit if limit is not None or not on_screen else TTY_LIST_LIMIT
@@ -138,7 +140,7 @@ def list_(
             columns = itemgetter(*CSV_COLUMNS)
             out.print_csv(CSV_COLUMNS, (columns(c.to_json()) for c in contacts))
         else:
-            zone = _zone(session)
+            zone = zone_of(session)
             out.print_table(LIST_HEADER, (_list_row(c, zone) for c in contacts))
             if limit is None and on_screen:
                 total = count_contacts(session, filters)
@@ -162,24 +164,11 @@ def _list_row(contact, _zone) -> list[str]:
         contact.name,
         contact.company or "",
         contact.stage or "-",
-        _money(contact.value_cents),
+        money(contact.value_cents),
         "-" if contact.score is None else str(contact.score),
         contact.owner or "",
         ", ".join(contact.tags),
     ]
-
-
-def _money(cents: int | None) -> str:
-    if cents is None:
-        return ""
-    return f"{cents / 100:,.2f}".removesuffix(".00")
-
-
-def _zone(session):
-    from minicrm.dates import local_zone
-    from minicrm.services.records.config import get_setting
-
-    return local_zone(get_setting(session, "timezone"))
 
 
 def show(
@@ -194,7 +183,7 @@ def show(
 
     with unit_of_work(ctx, write=False) as session:
         profile = contact_profile(session, ref, timeline_limit=limit)
-        zone = _zone(session)
+        zone = zone_of(session)
     if json_:
         from datetime import UTC, datetime
 
@@ -217,7 +206,7 @@ def _print_profile(profile, zone) -> None:
     contact = profile.contact
     lines = [f"#{contact.id}  {contact.name}"]
     for field, label in PROFILE_FIELDS:
-        value = _money(contact.value_cents) if field == "value" else getattr(contact, field)
+        value = money(contact.value_cents) if field == "value" else getattr(contact, field)
         if value not in (None, ""):
             lines.append(f"  {label + ':':<13}{value}")
     if contact.tags:
@@ -229,7 +218,7 @@ def _print_profile(profile, zone) -> None:
     lines.append("Deals:" if profile.deals else "Deals: none")
     for deal in profile.deals:
         close = f"  close {deal.expected_close.isoformat()}" if deal.expected_close else ""
-        value = f"  {_money(deal.value_cents)}" if deal.value_cents is not None else ""
+        value = f"  {money(deal.value_cents)}" if deal.value_cents is not None else ""
         lines.append(f"  #{deal.id} {deal.title}  {deal.stage}{value}{close}")
     lines.append("")
     lines.append("Follow-ups:" if profile.open_followups else "Follow-ups: none open")
@@ -245,7 +234,7 @@ def _print_profile(profile, zone) -> None:
 def _timeline_text(entry) -> str:
     if entry.interaction is not None:
         i = entry.interaction
-        amount = f" ({_money(i.amount_cents)})" if i.amount_cents is not None else ""
+        amount = f" ({money(i.amount_cents)})" if i.amount_cents is not None else ""
         return f"{i.kind}{amount}: {i.summary or ''}".rstrip(": ")
     change = entry.stage_change
     if change.from_stage is None:
@@ -290,7 +279,7 @@ def edit(
     }  # fmt: skip
     changes = ContactChanges(
         fields={k: v for k, v in given.items() if v is not None},
-        set_extra=_assignments(set_),
+        set_extra=assignments(set_),
         stage_reason=lost_reason,
     )
     for item in tag or []:
@@ -312,77 +301,6 @@ def edit(
         out.print_json(contact.to_json())
     else:
         out.info(f"updated #{contact.id} {contact.name}")
-
-
-def rm(
-    ctx: typer.Context,
-    ref: Ref,
-    purge: Annotated[
-        bool, typer.Option("--purge", help="Delete for good, with its history.")
-    ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-) -> None:
-    """Move a contact to the trash (or, with --purge, delete it for good)."""
-    from minicrm.commands import _output as out
-    from minicrm.services.contacts.trash import purge_contact, trash_contact
-    from minicrm.services.records.contacts import get_contact
-
-    if not yes:
-        with unit_of_work(ctx, write=False) as session:
-            contact = (
-                _live_or_trashed(session, ref, get_contact) if purge else get_contact(session, ref)
-            )
-        if out.interactive():
-            what = "Delete for good" if purge else "Move to the trash"
-            if not typer.confirm(f"{what} #{contact.id} {contact.name}?", default=not purge):
-                out.fail("nothing deleted", 1)
-        elif purge:
-            out.fail("--purge deletes for good; add --yes to confirm")
-    with unit_of_work(ctx) as session:
-        contact = purge_contact(session, ref) if purge else trash_contact(session, ref)
-    if purge:
-        out.info(f"deleted #{contact.id} {contact.name} for good")
-    else:
-        out.info(
-            f"moved #{contact.id} {contact.name} to the trash (undo: crm restore {contact.id})"
-        )
-
-
-def _live_or_trashed(session, ref, get_contact):
-    from minicrm.errors import NotFoundError
-
-    try:
-        return get_contact(session, ref)
-    except NotFoundError:
-        return get_contact(session, ref, deleted=True)
-
-
-def trash(ctx: typer.Context, json_: Json = False) -> None:
-    """Contacts in the trash."""
-    from minicrm.commands import _output as out
-    from minicrm.dates import format_local
-    from minicrm.services.contacts.trash import list_trash
-
-    with unit_of_work(ctx, write=False) as session:
-        contacts = list_trash(session)
-        zone = _zone(session)
-    if json_:
-        out.print_json([{**c.to_json(), "deleted_at": c.deleted_at.isoformat()} for c in contacts])
-        return
-    rows = (
-        [str(c.id), c.name, c.company or "", format_local(c.deleted_at, zone)] for c in contacts
-    )
-    out.print_table(["ID", "Name", "Company", "Deleted"], rows)
-
-
-def restore(ctx: typer.Context, ref: Ref) -> None:
-    """Take a contact back out of the trash."""
-    from minicrm.commands import _output as out
-    from minicrm.services.contacts.trash import restore_contact
-
-    with unit_of_work(ctx) as session:
-        contact = restore_contact(session, ref)
-    out.info(f"restored #{contact.id} {contact.name}")
 
 
 def search(
@@ -414,21 +332,3 @@ def search(
         for h in hits
     )
     out.print_table(["ID", "Name", "Company", "Stage", "Matched in"], rows)
-
-
-def _mine_or(owner: str | None, mine: bool) -> str | None:
-    """--mine means the owner is whoever runs the command."""
-    if not mine:
-        return owner
-    from minicrm.commands import _output as out
-    from minicrm.settings import current_user
-
-    if owner:
-        out.fail("choose one of --mine and --owner")
-    return current_user()
-
-
-def _assignments(items: list[str] | None) -> dict[str, str]:
-    from minicrm.services.records.validation import parse_assignment
-
-    return dict(parse_assignment(item) for item in items or [])

@@ -41,7 +41,7 @@ def _now() -> datetime:
 
 
 def _money(cents) -> str:
-    from minicrm.commands.contacts import _money as money
+    from minicrm.commands._values import money
 
     return money(cents)
 
@@ -79,7 +79,7 @@ def add(
     json_: Json = False,
 ) -> None:
     """Open a deal (for a contact, a company, or neither with --title); prints its id."""
-    from minicrm.commands.contacts import _assignments
+    from minicrm.commands._values import assignments as _assignments
     from minicrm.services.deals.deals import DealInput, add_deal
 
     data = DealInput(
@@ -252,7 +252,7 @@ def edit(
     json_: Json = False,
 ) -> None:
     """Change a deal's fields (an empty value clears one)."""
-    from minicrm.commands.contacts import _assignments
+    from minicrm.commands._values import assignments as _assignments
     from minicrm.services.deals.deals import DealChanges, edit_deal
 
     given = {

@@ -117,7 +117,7 @@ def list_(
     json_: Json = False,
 ) -> None:
     """The agenda of open follow-ups, overdue first."""
-    from minicrm.commands.contacts import _mine_or
+    from minicrm.commands._values import mine_or as _mine_or
 
     owner = _mine_or(owner, mine)
     from minicrm.commands import _output as out

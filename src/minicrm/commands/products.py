@@ -15,7 +15,7 @@ ProductRef = Annotated[
 
 
 def _money(cents) -> str:
-    from minicrm.commands.contacts import _money as money
+    from minicrm.commands._values import money
 
     return money(cents) or "0"
 

@@ -7,11 +7,11 @@ of sections (title, columns, typed cells), so every format shows the same
 figures; the funnel adds a bar chart of the stage counts.
 """
 
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from minicrm.commands._report_render import Section, print_bars, render, show_value
 from minicrm.commands._store import unit_of_work
 
 app = typer.Typer(
@@ -24,8 +24,6 @@ FormatOption = Annotated[
     str, typer.Option("--format", "-f", metavar="FORMAT", help="table, json or md.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
-FULL_BLOCK, EIGHTHS = "█", " ▏▎▍▌▋▊▉"
-BAR_STYLES = {"won": "green", "lost": "red"}
 
 
 @app.command()
@@ -76,8 +74,8 @@ def funnel(
         for number, (key, figures) in enumerate(report.groups.items()):
             title = f"{report.by}: {key}" if report.by else "Funnel"
             sections = _funnel_sections(figures, title + _period(report, zone), report.currency)
-            _render(sections, fmt, first=number == 0)
-            _print_bars([(s.stage, s.current) for s in figures.stages], fmt)
+            render(sections, fmt, first=number == 0)
+            print_bars([(s.stage, s.current) for s in figures.stages], fmt)
         if report.by and not report.groups:
             _note("no deals in this period")
 
@@ -111,7 +109,7 @@ def forecast(ctx: typer.Context, format_: FormatOption = "table", json_: JsonOpt
         rows.append(["Total", total.open, total.value_cents, total.weighted_cents])
         return Section(title, [key, *columns], ["text", *kinds], rows)
 
-    _render(
+    render(
         [
             stages,
             lines("By owner", "Owner", report.owners),
@@ -143,7 +141,7 @@ def activity(
     rows.append(["Total", "", *report.totals, sum(report.totals)])
     title = f"Interactions per week, {report.weeks[0]} to {report.weeks[-1]}"
     kinds = ["text", "text", *(["int"] * (len(short) + 1))]
-    _render([Section(title, ["Owner", "Kind", *short, "Total"], kinds, rows)], fmt)
+    render([Section(title, ["Owner", "Kind", *short, "Total"], kinds, rows)], fmt)
 
 
 @app.command()
@@ -190,7 +188,7 @@ def segments(ctx: typer.Context, format_: FormatOption = "table", json_: JsonOpt
             for c in report.top_customers
         ],
     )  # fmt: skip
-    _render([tiers, rfm, top], fmt)
+    render([tiers, rfm, top], fmt)
 
 
 @app.command()
@@ -248,21 +246,10 @@ def sales(
         title, [(report.by or "").capitalize() or "Deals", "Won", money, average],
         ["text", "int", "money", "money"], rows,
     )  # fmt: skip
-    _render([section], fmt)
+    render([section], fmt)
 
 
 # ----------------------------------------------------------------- helpers
-
-
-@dataclass
-class Section:
-    """A titled table whose cells keep their raw values; `kinds` says how to
-    show each column (text, int, money in cents, rate, days, score)."""
-
-    title: str
-    header: list[str]
-    kinds: list[str]
-    rows: list[list[Any]] = field(default_factory=list)
 
 
 def _check_format(fmt: str, json_: bool, allowed: tuple[str, ...]) -> str:
@@ -324,12 +311,12 @@ def _funnel_sections(figures, title: str, currency: str) -> list[Section]:
         ["Figure", "Value"],
         ["text", "text"],
         [
-            ["Won", _show(figures.won, "int")],
-            ["Lost", _show(figures.lost, "int")],
-            ["Win rate", _show(figures.win_rate, "rate")],
-            ["Sales cycle, average (days)", _show(figures.avg_cycle_days, "days")],
-            ["Sales cycle, median (days)", _show(figures.median_cycle_days, "days")],
-            [f"Forecast ({currency})", _show(figures.forecast_cents, "money")],
+            ["Won", show_value(figures.won, "int")],
+            ["Lost", show_value(figures.lost, "int")],
+            ["Win rate", show_value(figures.win_rate, "rate")],
+            ["Sales cycle, average (days)", show_value(figures.avg_cycle_days, "days")],
+            ["Sales cycle, median (days)", show_value(figures.median_cycle_days, "days")],
+            [f"Forecast ({currency})", show_value(figures.forecast_cents, "money")],
         ],
     )
     total_lost = sum(figures.lost_reasons.values())
@@ -361,80 +348,6 @@ def _funnel_csv(report) -> None:
             row.insert(2, cents_to_major(stage.value_cents))
             rows.append([group, *row] if report.by else row)
     print_csv([report.by, *keys] if report.by else keys, rows)
-
-
-def _show(value: Any, kind: str) -> str:
-    if value is None:
-        return "–"
-    if kind == "money":
-        return f"{value / 100:,.2f}"
-    if kind == "int":
-        return f"{value:,}"
-    if kind == "rate":
-        return f"{value:.1%}"
-    if kind in ("days", "score"):
-        return f"{value:.1f}"
-    return str(value)
-
-
-def _render(sections: list[Section], fmt: str, *, first: bool = True) -> None:
-    from minicrm.commands._output import print_table, stdout_is_tty
-
-    for number, section in enumerate(sections):
-        gap = "" if first and number == 0 else "\n"
-        rows = [
-            [_show(v, k) for v, k in zip(row, section.kinds, strict=True)] for row in section.rows
-        ]
-        if fmt == "md":
-            print(f"{gap}### {_md_cell(section.title)}\n")
-            print("| " + " | ".join(_md_cell(h) for h in section.header) + " |")
-            print("|" + "|".join("---:" if k != "text" else "---" for k in section.kinds) + "|")
-            for row in rows:
-                print("| " + " | ".join(_md_cell(v) for v in row) + " |")
-            continue
-        if not stdout_is_tty():
-            print(gap + section.title)
-        print_table(section.header, rows, title=section.title)
-
-
-def _md_cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def _print_bars(items: list[tuple[str, int]], fmt: str) -> None:
-    """A horizontal bar per stage, scaled to the terminal width."""
-    import shutil
-
-    from minicrm.commands._output import stdout_is_tty
-
-    width = shutil.get_terminal_size((80, 24)).columns
-    label_width = max(len(label) for label, _ in items)
-    count_width = max(len(f"{n:,}") for _, n in items)
-    room = max(10, min(width, 120) - label_width - count_width - 4)
-    biggest = max((n for _, n in items), default=0) or 1
-    lines = []
-    for label, n in items:
-        eighths = round(n * room * 8 / biggest)
-        bar = FULL_BLOCK * (eighths // 8) + (EIGHTHS[eighths % 8] if eighths % 8 else "")
-        lines.append((label, bar, f"{label:<{label_width}}  {bar:<{room}}  {n:>{count_width},}"))
-    if fmt == "md":
-        print("\n```")
-        print("\n".join(line.rstrip() for *_, line in lines))
-        print("```")
-    elif stdout_is_tty():
-        from rich.console import Console
-        from rich.text import Text
-
-        console = Console(highlight=False)
-        console.print()
-        for label, bar, line in lines:
-            text = Text(f"{label:<{label_width}}  ")
-            text.append(f"{bar:<{room}}", style=BAR_STYLES.get(label, "cyan"))
-            text.append(line[label_width + 2 + room :])
-            console.print(text)
-    else:
-        print()
-        print("\n".join(line.rstrip() for *_, line in lines))
 
 
 def _note(text: str) -> None:

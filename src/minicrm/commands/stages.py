@@ -68,7 +68,7 @@ def pipeline(
 
 
 def _summary(column) -> str:
-    from minicrm.commands.contacts import _money
+    from minicrm.commands._values import money as _money
 
     value = _money(column.value_cents) or "0"
     noun = "deal" if column.count == 1 else "deals"
@@ -77,7 +77,7 @@ def _summary(column) -> str:
 
 def _card(deal) -> list[str]:
     """A deal card's lines: title, then company · value · close date."""
-    from minicrm.commands.contacts import _money
+    from minicrm.commands._values import money as _money
 
     details = [deal.company or deal.contact_name or "", _money(deal.value_cents) or ""]
     if deal.expected_close:

@@ -6,6 +6,9 @@ GROUP BY queries (with LEAD windows over stage_change, and medians picked
 with row_number()/count() windows) return small aggregates, which Python only
 adds up per stage. No Python loop ever sees one row per deal or stage change.
 
+(A little over 400 lines on purpose: every funnel figure's definition and its
+SQL stay side by side in one module, as SPEC §4 defines them together.)
+
 Definitions where SPEC §4 leaves a choice (also in the README):
 
 - Scope: live deals (deleted_at NULL) created in [since, until); with `by`,
