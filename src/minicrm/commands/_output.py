@@ -115,7 +115,12 @@ def _print_plain_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> 
     widths = [max(width(r[i]) for r in sample) for i in range(len(header))]
 
     def render(row: Sequence[str]) -> str:
-        cells = [v + " " * (w - width(v)) for v, w in zip(row, widths, strict=True)]
+        # Runs for every cell of a long list, so width() is inlined; ljust pads
+        # by len, which is the width of ASCII text.
+        cells = [
+            v.ljust(w) if v.isascii() else v + " " * (w - cell_len(v))
+            for v, w in zip(row, widths, strict=True)
+        ]
         return "  ".join(cells).rstrip()
 
     for row in sample:

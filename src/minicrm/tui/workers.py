@@ -17,6 +17,7 @@ from minicrm.models import LOST, WON, DealRead, FollowUpRead
 from minicrm.services.deals.stages import PipelineColumn, pipeline
 from minicrm.services.followups.cadence import TouchDue, due_to_get_in_touch
 from minicrm.services.followups.followups import (
+    AgendaItem,
     DoneResult,
     complete_followup,
     list_followups,
@@ -40,8 +41,8 @@ DASHBOARD_ROWS = 50  # follow-ups and touch rows fetched for the dashboard's sma
 class DashboardData:
     zone: tzinfo
     currency: str
-    overdue: list[FollowUpRead]
-    today: list[FollowUpRead]
+    overdue: list[AgendaItem]
+    today: list[AgendaItem]
     get_in_touch: list[TouchDue]
     touch_total: int
     stage_counts: list[tuple[str, int]]
@@ -77,11 +78,11 @@ class Agenda:
     """Open follow-ups in three sections; upcoming runs to the end of the week."""
 
     zone: tzinfo
-    overdue: list[FollowUpRead]
-    today: list[FollowUpRead]
-    upcoming: list[FollowUpRead]
+    overdue: list[AgendaItem]
+    today: list[AgendaItem]
+    upcoming: list[AgendaItem]
 
-    def sections(self) -> list[tuple[str, list[FollowUpRead]]]:
+    def sections(self) -> list[tuple[str, list[AgendaItem]]]:
         return [("overdue", self.overdue), ("today", self.today), ("upcoming", self.upcoming)]
 
 

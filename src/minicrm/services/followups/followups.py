@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlmodel import Session
 
 from minicrm.errors import NotFoundError, UserError, ValidationError
@@ -257,6 +257,27 @@ def window_end(window: str, *, now: datetime, zone: tzinfo) -> datetime | None:
     raise UserError(f"unknown window {window!r}; choose one of: {', '.join(WINDOWS)}")
 
 
+@dataclass(slots=True)
+class AgendaItem:
+    """One open follow-up on the agenda: FollowUpRead's fields, and its very
+    is_overdue and to_json (so the same JSON), without pydantic. An agenda can
+    hold tens of thousands of rows; a model per row was most of its cost."""
+
+    id: int
+    contact_id: int
+    deal_id: int | None
+    due_at: datetime
+    note: str | None
+    recurrence: str | None
+    snoozed: int
+    owner: str | None
+    contact_name: str
+    done_at: datetime | None = None  # open, by definition of the agenda
+
+    is_overdue = FollowUpRead.is_overdue
+    to_json = FollowUpRead.to_json
+
+
 def list_followups(
     session: Session,
     window: str = "week",
@@ -264,12 +285,21 @@ def list_followups(
     owner: str | None = None,
     zone: tzinfo,
     now: datetime | None = None,
-) -> list[FollowUpRead]:
+) -> list[AgendaItem]:
     """Open follow-ups of live contacts due before the window ends, soonest
     (so overdue) first. `today` and `week` include what is overdue."""
     now = _now(now)
     end = window_end(window, now=now, zone=zone)
-    return open_followups_between(session, None, end, owner=owner)
+    # AgendaItem's fields in order, up to done_at (NULL on every open one).
+    columns = (
+        FollowUp.id, FollowUp.contact_id, FollowUp.deal_id, FollowUp.due_at, FollowUp.note,
+        FollowUp.recurrence, FollowUp.snoozed, FollowUp.owner, Contact.name,
+    )  # fmt: skip
+    query = _open_followups(select(*columns), None, end, owner)
+    # Core rows, no ORM bookkeeping per row; Core does not autoflush, so
+    # flush: the agenda still shows what this session has just changed.
+    session.flush()
+    return [AgendaItem(*row) for row in session.connection().execute(query)]
 
 
 _READ_COLUMNS = (
@@ -280,11 +310,24 @@ _READ_COLUMNS = (
 def open_followups_between(
     session: Session, start: datetime | None, end: datetime | None, *, owner: str | None = None
 ) -> list[FollowUpRead]:
-    # Plain columns and model_construct: an agenda can hold tens of thousands
-    # of rows, and building ORM objects and re-validating them is most of the cost.
+    # Plain columns and model_construct: building ORM objects and
+    # re-validating them is most of the cost of a long list.
+    columns = (*(getattr(FollowUp, name) for name in _READ_COLUMNS), Contact.name)
+    query = _open_followups(select(*columns), start, end, owner)
+    return [
+        FollowUpRead.model_construct(
+            **dict(zip(_READ_COLUMNS, row[:-1], strict=True)), contact_name=row[-1]
+        )
+        for row in session.execute(query)
+    ]
+
+
+def _open_followups(
+    query: Select, start: datetime | None, end: datetime | None, owner: str | None
+) -> Select:
+    """`query` narrowed to open follow-ups of live contacts, soonest first."""
     query = (
-        select(*(getattr(FollowUp, name) for name in _READ_COLUMNS), Contact.name)
-        .join(Contact, Contact.id == FollowUp.contact_id)
+        query.join(Contact, Contact.id == FollowUp.contact_id)
         .where(FollowUp.done_at.is_(None), Contact.deleted_at.is_(None))
         .order_by(FollowUp.due_at, FollowUp.id)
     )
@@ -294,9 +337,4 @@ def open_followups_between(
         query = query.where(FollowUp.due_at < end)
     if owner:
         query = query.where(func.lower(FollowUp.owner) == func.lower(owner.strip()))
-    return [
-        FollowUpRead.model_construct(
-            **dict(zip(_READ_COLUMNS, row[:-1], strict=True)), contact_name=row[-1]
-        )
-        for row in session.execute(query)
-    ]
+    return query

@@ -1,0 +1,31 @@
+"""The agenda's light items (AgendaItem) say exactly what FollowUpRead says."""
+
+from datetime import UTC, datetime, timedelta
+
+from minicrm.models import FollowUp
+from minicrm.services.contacts.editing import ContactInput, add_contact
+from minicrm.services.followups.followups import (
+    add_followup,
+    list_followups,
+    open_followups_between,
+)
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def test_agenda_items_have_the_fields_and_json_of_the_read_model(session):
+    add_contact(session, ContactInput(name="Zoë Ağaoğlu", owner="Ana"), now=NOW)
+    add_contact(session, ContactInput(name="Maria Lopez"), now=NOW)
+    late = add_followup(session, "zoë", NOW - timedelta(hours=2), "late", every="week", now=NOW)
+    soon = add_followup(session, "maria", NOW + timedelta(hours=3), None, owner="Bo", now=NOW)
+    session.get(FollowUp, soon.id).snoozed = 2  # pending, not flushed: the agenda must see it
+
+    items = list_followups(session, "all", zone=UTC, now=NOW)
+    reads = open_followups_between(session, None, None)
+
+    assert [i.id for i in items] == [late.id, soon.id]
+    assert [i.to_json(NOW) for i in items] == [r.to_json(NOW) for r in reads]
+    assert items[1].snoozed == 2
+    assert [i.is_overdue(NOW) for i in items] == [True, False]
+    for item, read in zip(items, reads, strict=True):
+        assert {name: getattr(item, name) for name in type(read).model_fields} == read.model_dump()
