@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from minicrm.errors import UserError
 from minicrm.models import ContactRead
-from minicrm.services.transfer.vcard import contacts_to_vcards, read_vcards
+from minicrm.services.transfer.vcard import read_vcards
+from minicrm.services.transfer.vcard_writing import contacts_to_vcards
 
 DATA = Path(__file__).resolve().parents[1] / "data"  # copies, see tests/data/SOURCES.md
 VCARDS, CONTACTS_CSV = DATA / "vcards", DATA / "contacts-csv"

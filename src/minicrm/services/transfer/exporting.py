@@ -233,7 +233,7 @@ def write_contacts_json(contacts: Iterable[ContactRead], out: TextIO) -> int:
 def write_contacts_vcf(
     contacts: Iterable[ContactRead], out: TextIO, *, version: str = "3.0"
 ) -> int:
-    from minicrm.services.transfer.vcard import write_vcards
+    from minicrm.services.transfer.vcard_writing import write_vcards
 
     return write_vcards(contacts, out, version=version)
 

@@ -1,4 +1,4 @@
-"""vCard 2.1, 3.0 and 4.0 in (read_vcards) and 3.0 or 4.0 out (contacts_to_vcards).
+"""vCard 2.1, 3.0 and 4.0 in (read_vcards; vcard_writing.py writes 3.0 or 4.0).
 
 Reading is tolerant where real address books are sloppy and strict where a
 file is not a vCard at all. We split the file into cards and unfold lines
@@ -17,14 +17,12 @@ import quopri
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC
-from io import StringIO
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from minicrm.errors import UserError
 
 if TYPE_CHECKING:
-    from minicrm.models import ContactRead
+    pass
 
 VERSIONS = ("3.0", "4.0")
 PRODID = "-//minicrm//minicrm contacts//EN"
@@ -35,7 +33,7 @@ _BEGIN = re.compile(r"BEGIN\s*:\s*VCARD\s*", re.IGNORECASE)
 _END = re.compile(r"END\s*:\s*VCARD\s*", re.IGNORECASE)
 _ESCAPES = {"n": "\n", "N": "\n", "\\": "\\", ",": ",", ";": ";", ":": ":"}
 _ESCAPED_OR_SEPARATOR = re.compile(r"\\(.)|([;,])", re.DOTALL)
-_E164 = re.compile(r"\+\d{4,15}")
+E164_PHONE = re.compile(r"\+\d{4,15}")
 
 
 @dataclass
@@ -322,95 +320,3 @@ def _name_from_n(props: dict[str, list[_Property]]) -> str:
     parts = [part.replace(",", " ") for part in _split(props["N"][0].value, ";")] + [""] * 5
     family, given, additional, prefix, suffix = parts[:5]
     return " ".join(" ".join((prefix, given, additional, family, suffix)).split())
-
-
-# ------------------------------------------------------------------ writing
-
-
-def contacts_to_vcards(contacts: Iterable["ContactRead"], *, version: str = "3.0") -> str:
-    """A vCard file with one card per contact (CRLF line endings, long lines
-    folded by vobject). What read_vcards reads back: name, emails, phones,
-    organisation and department, title, address, notes, tags as CATEGORIES,
-    birthday, url, nickname and role."""
-    buffer = StringIO()
-    write_vcards(contacts, buffer, version=version)
-    return buffer.getvalue()
-
-
-def write_vcards(contacts: Iterable["ContactRead"], out: TextIO, *, version: str = "3.0") -> int:
-    """Stream the cards into `out` (open it with newline=""); returns how many.
-
-    Lines are assembled here and escaped and folded by vobject's own helpers:
-    building vobject components costs about 1.5 ms a card, minutes for a
-    100,000-contact export."""
-    from vobject.base import foldOneLine
-
-    if version not in VERSIONS:
-        raise UserError(f"cannot write vCard {version!r}; choose one of: {', '.join(VERSIONS)}")
-    count = 0
-    for contact in contacts:
-        buffer = StringIO()
-        for line in _card_lines(contact, version):
-            foldOneLine(buffer, line)  # 75 octets a line, never inside a UTF-8 sequence
-        out.write(buffer.getvalue())
-        count += 1
-    return count
-
-
-def _card_lines(contact: "ContactRead", version: str) -> Iterator[str]:
-    from vobject.base import backslashEscape as escape
-
-    v4 = version == "4.0"
-    extra = {key: str(value) for key, value in contact.extra.items() if value not in (None, "")}
-    words = contact.name.split()
-    family, given = (words[-1], " ".join(words[:-1])) if len(words) > 1 else ("", contact.name)
-    yield from ("BEGIN:VCARD", f"VERSION:{version}", f"PRODID:{PRODID}")
-    yield f"UID:contact-{contact.id}@minicrm"
-    yield f"FN:{escape(contact.name)}"
-    yield f"N:{escape(family)};{escape(given)};;;"
-    department = extra.get("department")
-    if contact.company or department:
-        org = [contact.company or "", *([department] if department else [])]
-        yield "ORG:" + ";".join(escape(part) for part in org)
-    for name, value in (("TITLE", contact.title), ("ROLE", extra.get("role"))):
-        if value:
-            yield f"{name}:{escape(value)}"
-    for index, email in enumerate(_numbered(contact.email, extra, "email")):
-        if v4:
-            yield f"EMAIL{';PREF=1' if index == 0 else ''}:{escape(email)}"
-        else:
-            yield f"EMAIL;TYPE=INTERNET{',pref' if index == 0 else ''}:{escape(email)}"
-    for index, phone in enumerate(_numbered(contact.phone, extra, "phone")):
-        pref = (";PREF=1" if v4 else ";TYPE=pref") if index == 0 else ""
-        if v4 and _E164.fullmatch(phone):  # RFC 6350 prefers tel: URIs
-            yield f"TEL;VALUE=uri{pref}:tel:{phone}"
-        else:
-            yield f"TEL{pref}:{escape(phone)}"
-    street, code = extra.get("street", ""), extra.get("postal_code", "")
-    if street or code or contact.city or contact.region or contact.country:
-        parts = ("", "", street, contact.city, contact.region, code, contact.country)
-        yield "ADR:" + ";".join(escape(part or "") for part in parts)
-    if contact.notes:
-        yield f"NOTE:{escape(contact.notes)}"
-    if contact.tags:
-        yield "CATEGORIES:" + ",".join(escape(tag) for tag in contact.tags)
-    for name, key in (("BDAY", "birthday"), ("NICKNAME", "nickname")):
-        if extra.get(key):
-            yield f"{name}:{escape(extra[key])}"
-    for url in _numbered(None, extra, "url"):
-        yield "URL:" + " ".join(url.split())  # a URI: no text escaping
-    yield "REV:" + contact.updated_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    yield "END:VCARD"
-
-
-def _numbered(first: str | None, extra: dict[str, str], key: str) -> list[str]:
-    """`first`, then extra[key] (urls), then extra[key_2], extra[key_3]… in number order."""
-    pattern = re.compile(rf"{key}_(\d+)")
-    numbered = sorted(
-        (int(match.group(1)), value)
-        for name, value in extra.items()
-        if (match := pattern.fullmatch(name))
-    )
-    return [v for v in (first, extra.get(key) if key == "url" else None) if v] + [
-        value for _n, value in numbered
-    ]
