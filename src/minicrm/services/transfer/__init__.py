@@ -7,9 +7,8 @@ duplicates.py matches rows to existing contacts; importing.py plans the
 rows; writing.py writes them in bulk (through bulk_load.py and bulk.py),
 deal_updates.py and undo.py keep deals and the undo manifest right;
 batches.py lists and undoes import batches; maven.py reads the Maven CRM
-files. Export: exporting.py (CSV, JSON, vCard through vcard_writing.py, iCalendar),
-deal_export.py,
-backup.py (the whole-database JSON shape).
+files. Export: exporting.py (CSV, JSON, iCalendar, and vCard through
+vcard_writing.py), deal_export.py, backup.py (the whole-database JSON shape).
 """
 
 from minicrm.services import lazy_exports
