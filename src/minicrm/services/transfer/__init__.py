@@ -4,8 +4,10 @@ Import: files.py detects the format and runs the import; csv_import.py,
 vcard.py and json_import.py read each format into rows; headers.py maps
 column headers to fields; cleaning.py and dates.py clean values;
 duplicates.py matches rows to existing contacts; importing.py plans the
-rows; writing.py writes them in bulk (through bulk_load.py and bulk.py),
-deal_updates.py and undo.py keep deals and the undo manifest right;
+rows (phones_ahead.py normalises a big file's phones in a second process);
+writing.py writes them in bulk (through bulk_load.py and bulk.py, scoring
+them with new_scores.py), deal_updates.py and undo.py keep deals and the
+undo manifest right;
 batches.py lists and undoes import batches; maven.py reads the Maven CRM
 files. Export: exporting.py (CSV, JSON, iCalendar, and vCard through
 vcard_writing.py), deal_export.py, backup.py (the whole-database JSON shape).

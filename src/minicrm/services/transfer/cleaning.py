@@ -8,7 +8,8 @@ numbers, and text.fold Unicode-normalising plain ASCII names. So:
 - an email whose part before the @ is a plain dot-atom (the form
   email-validator accepts as is) reuses its domain's verdict; anything
   else, and every error, goes through normalize_email itself;
-- phones and tags are normalised once per distinct value;
+- phones and tags are normalised once per distinct value (a big file's
+  phones one chunk ahead, in a second process: phones_ahead.py);
 - ASCII text is folded by lowercasing and collapsing whitespace, which is
   what fold() does to ASCII (NFKC, NFD and the Arabic table leave it alone).
 
@@ -62,7 +63,21 @@ class Cleaner:
         text = clean_text(value)
         if text is None:
             return None
+        found = self._phones.get(text)
+        if isinstance(found, str):
+            return found
         return _cached(self._phones, text, lambda: normalize_phone(text, self.region))
+
+    def knows_phone(self, text: str) -> bool:
+        return text in self._phones
+
+    def learn_phones(self, texts: list[str], answers: list[Any]) -> None:
+        """Take normalize_phone's answers for `texts` (phones_ahead.py's
+        worker), a refusal given as ("error", message, field)."""
+        for text, answer in zip(texts, answers, strict=True):
+            if isinstance(answer, tuple):
+                answer = ValidationError(answer[1], field=answer[2])
+            self._phones.setdefault(text, answer)
 
     def tag(self, value: Any) -> str:
         key = str(value)
@@ -122,11 +137,21 @@ class Folder:
         """text.search_text(name, *others), given fold(name). Folding the parts
         one by one gives the same words as folding them joined by spaces: no
         fold step reaches across a space."""
-        words = [w for w in _WORDS.split(name_folded) if w]
+        words = _words(name_folded)
         for part in others:
             if part:
-                words += [w for w in _WORDS.split(self.fold(part)) if w]
-        return " ".join(words)
+                # fold() of ASCII only lowercases and collapses spaces, which
+                # the split into words does anyway.
+                more = _words(part.lower() if part.isascii() else self.fold(part))
+                if more:
+                    words = f"{words} {more}" if words else more
+        return words
+
+
+def _words(text: str) -> str:
+    """The words of `text` joined by single spaces: what joining the
+    non-empty pieces of _WORDS.split(text) gives (no space is a word character)."""
+    return _WORDS.sub(" ", text).strip()
 
 
 def email_key(email: str, dialect: str) -> str:

@@ -13,6 +13,7 @@ cp1252 (with a warning). Rows are produced lazily, a record at a time.
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -37,6 +38,7 @@ SNIFF_BYTES = 32 * 1024
 GUESSED_NAME = "_guessed_name"  # in a row's fields when its name stands in for a missing one
 _NOT_TEXT = {chr(c) for c in range(32)} - {"\t", "\n", "\r", "\f"}
 _FORMULA_STARTS = frozenset("=+-@\t\r")
+_TAG_SEPARATORS = re.compile(r"\s*(?::::|[,;])\s*")
 
 
 @dataclass
@@ -184,7 +186,7 @@ def _data_records(text: str, layout: CsvLayout, name: str) -> Iterator[tuple[int
     records = csv_records(text, layout.delimiter, name)
     next(records, None)  # the header
     for line, cells in records:
-        if any(cells) and any(c.strip() for c in cells):
+        if any(cells) and any(map(str.strip, cells)):
             yield line, cells
 
 
@@ -214,6 +216,14 @@ class _RowBuilder:
         self.emails = sorted(by_role.get(EMAILS, []) + by_role.get("email", []))
         self.phones = sorted(by_role.get(PHONES, []) + by_role.get("phone", []))
         self.tags = by_role.get("tags", [])
+        self.contact_points = [
+            (name, indexes, looks_right)
+            for name, indexes, looks_right in (
+                ("email", self.emails, _has_at),
+                ("phone", self.phones, _has_digit),
+            )
+            if indexes
+        ]
         self.json_extra = by_role.get(JSON_EXTRA, [])
         self.extras = [
             (i, r[6:]) for r, ix in by_role.items() if r.startswith("extra.") for i in ix
@@ -235,40 +245,40 @@ class _RowBuilder:
 
     def fill(self, fields: dict[str, Any], cells: list[str]) -> None:
         count = len(cells)
-
-        def values(indexes: list[int]) -> list[str]:
-            return [v for v in (_cell(cells[i]) for i in indexes if i < count) if v]
-
         for index, name in self.singles:
-            if index < count:
-                value = _cell(cells[index])
-                if value:
-                    fields[name] = value
+            if index < count and (value := cells[index].strip()):
+                fields[name] = _cell(value) if value[0] == "'" else value
         for name, indexes in self.multiples:
-            found = values(indexes)
+            found = _values(cells, count, indexes)
             if found:  # Home City and Work City: the first; --map a=name --map b=name: both
                 joiner = "\n" if name == "notes" else " "
                 fields[name] = joiner.join(found) if name in self.joined else found[0]
         if "name" not in fields and self.parts:
-            parts = values(self.parts)
+            parts = _values(cells, count, self.parts)
             if parts:
                 fields["name"] = " ".join(parts)
         extra: dict[str, Any] = {}
-        _primary_and_rest(fields, extra, "email", values(self.emails), lambda v: "@" in v,
-                          several=len(self.emails) > 1)  # fmt: skip
-        _primary_and_rest(fields, extra, "phone", values(self.phones), _has_digit,
-                          several=len(self.phones) > 1)  # fmt: skip
+        for name, indexes, looks_right in self.contact_points:
+            if len(indexes) == 1:  # a lone column is taken as it is
+                index = indexes[0]
+                if index < count and (value := cells[index].strip()):
+                    fields[name] = _cell(value) if value[0] == "'" else value
+            else:
+                found = _values(cells, count, indexes)
+                _primary_and_rest(fields, extra, name, found, looks_right, several=True)
         if "name" not in fields:  # as address books do: the email, else the company
             fallback = fields.get("email") or fields.get("company") or fields.get("phone")
             if fallback:
                 fields["name"], fields[GUESSED_NAME] = fallback, True
-        for value in values(self.tags):
-            fields.setdefault("tags", []).extend(split_tags(value))
+        if self.tags:
+            for value in _values(cells, count, self.tags):
+                fields.setdefault("tags", []).extend(split_tags(value))
         for index, key in self.extras:
             if index < count and (value := _cell(cells[index])):
                 extra.setdefault(key, value)
-        for value in values(self.json_extra):
-            extra.update(_json_object(value))
+        if self.json_extra:
+            for value in _values(cells, count, self.json_extra):
+                extra.update(_json_object(value))
         if extra:
             fields["extra"] = extra
         for index, name, order in self.dates:
@@ -276,8 +286,17 @@ class _RowBuilder:
                 fields[name] = parse_date(value, order, self.zone, what=name)
 
 
+def _values(cells: list[str], count: int, indexes: list[int]) -> list[str]:
+    """The non-empty cells at `indexes`, in order."""
+    return [v for v in (_cell(cells[i]) for i in indexes if i < count) if v]
+
+
 def _has_digit(value: str) -> bool:
     return any(ch.isdigit() for ch in value)
+
+
+def _has_at(value: str) -> bool:
+    return "@" in value
 
 
 def _primary_and_rest(fields, extra, name: str, values: list[str], looks_right, *, several: bool):
@@ -300,9 +319,7 @@ def _primary_and_rest(fields, extra, name: str, values: list[str], looks_right, 
 def split_tags(value: str) -> list[str]:
     """'a, b; c' and Google's '* myContacts ::: Customers' → user labels only
     (Google's own system groups start with '* ')."""
-    import re
-
-    parts = re.split(r"\s*(?::::|[,;])\s*", value)
+    parts = _TAG_SEPARATORS.split(value)
     return [p for p in (part.strip() for part in parts) if p.lstrip("#") and not p.startswith("*")]
 
 

@@ -43,16 +43,26 @@ class Duplicates:
         hits = self._existing(wanted)
         hits.update((k, self.redirect[k]) for k in wanted if k in self.redirect and k not in hits)
         last_moves = _last_moves(self.session, {cid for cid, _n in hits.values()})
+        seen, creating = self.seen, self.on_duplicate == "create"
+        remember = self.everyone is None
         for p, own in zip(planned, keys, strict=True):
-            hit = next((k for k in own if k in hits), None)
-            earlier = None if hit else next((k for k in own if k in self.seen), None)
-            if (hit is None and earlier is None) or self.on_duplicate == "create":
-                p.contact_id = ids() if ids else None
-                if p.contact_id is not None and self.everyone is None:
-                    self.created.add(p.contact_id)
-                last = p.entered_at
+            hit = earlier = None
+            for key in own:  # (plain loops: at 100,000 rows a generator each costs)
+                if key in hits:
+                    hit = key
+                    break
+            if hit is None:
                 for key in own:
-                    self.seen.setdefault(key, (p.line, p.contact_id, last))
+                    if key in seen:
+                        earlier = key
+                        break
+            if (hit is None and earlier is None) or creating:
+                p.contact_id = ids() if ids else None
+                if p.contact_id is not None and remember:
+                    self.created.add(p.contact_id)
+                first = (p.line, p.contact_id, p.entered_at)
+                for key in own:
+                    seen.setdefault(key, first)
                 continue
             if hit:
                 contact_id, name = hits[hit]

@@ -35,6 +35,7 @@ from minicrm.services.transfer.cleaning import Cleaner
 from minicrm.services.transfer.csv_import import GUESSED_NAME, SourceRow
 from minicrm.services.transfer.duplicates import Duplicates
 from minicrm.services.transfer.headers import TEXT_FIELDS
+from minicrm.services.transfer.phones_ahead import PARALLEL_ROWS, phones_ahead
 
 ON_DUPLICATE = ("skip", "update", "create")
 UNKNOWN_LOST_REASON = "unknown"
@@ -146,8 +147,13 @@ def import_rows(
     )
     updates: list[Planned] = []
     done = 0
-    with writer.bulk_load() if writer else nullcontext():
-        for chunk in _chunks(rows, CHUNK):
+    with (
+        writer.bulk_load() if writer else nullcontext(),
+        phones_ahead(
+            _chunks(rows, CHUNK), checker.cleaner, parallel=size_hint >= PARALLEL_ROWS
+        ) as chunks,
+    ):
+        for chunk in chunks:
             planned = checker.check(chunk, report)
             duplicates.classify(planned, report, ids=writer.next_id if writer else None)
             creates = [p for p in planned if p.action == "create"]
@@ -229,8 +235,14 @@ class _RowChecker:
         fields = row.fields
         if fields.get("extra"):
             fields = _settle_primary(_settle_primary(fields, "email", "@"), "phone", "digit")
-        raw = {k: v for k, v in fields.items() if k in _TEXT_FIELDS and _present(v)}
-        given = frozenset(raw) - ({"name"} if fields.get(GUESSED_NAME) else set())
+        raw = {
+            k: v
+            for k, v in fields.items()
+            if k in _TEXT_FIELDS and v is not None and not (isinstance(v, str) and not v.strip())
+        }  # _present(v)
+        given = frozenset(raw)
+        if fields.get(GUESSED_NAME):
+            given -= {"name"}
         given = self.given_sets.setdefault(given, given)
         if str(raw.get("stage", "")).strip().casefold() == LOST and "lost_reason" not in raw:
             raw["lost_reason"] = UNKNOWN_LOST_REASON

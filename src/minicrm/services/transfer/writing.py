@@ -3,9 +3,11 @@
 New contacts go in through SQLAlchemy Core a chunk at a time, with the bulk
 load helpers of bulk_load.py: FTS insert triggers paused and caught up
 in one statement, the indexes rebuilt when the new rows outnumber the old,
-datetimes stored without per-value processing on SQLite. Their scores are
-worked out from the row itself (a new contact has no interactions or
-follow-ups yet), each rule's verdict memoised on the few values it reads.
+datetimes stored without per-value processing on SQLite, each row laid out
+as a tuple (at 100,000 rows, dicts built and taken apart again cost
+seconds). Their scores are worked out from the row itself (new_scores.py:
+a new contact has no interactions or follow-ups yet), each rule's verdict
+remembered by the few values it reads.
 Updated contacts are read, changed in memory and written back with one
 executemany; their state before is kept in import_change for undo.
 """
@@ -28,7 +30,6 @@ from minicrm.models import (
     ImportChange,
     StageChange,
     Tag,
-    cents_to_major,
 )
 from minicrm.services.contacts.editing import dump_extra
 from minicrm.services.records import config
@@ -43,14 +44,25 @@ from minicrm.services.transfer.bulk import (
 from minicrm.services.transfer.bulk_load import RowWriter, sqlite_bulk_load
 from minicrm.services.transfer.cleaning import Folder
 from minicrm.services.transfer.deal_updates import sync_deals
+from minicrm.services.transfer.new_scores import NewContactScorer
 
 LOOKUP_CHUNK = 500
 ID_BLOCK = 2_000  # PostgreSQL: ids drawn from the sequence this many at a time
-TEXT_COLUMNS = (
-    "email", "phone", "company", "title", "city", "region", "country", "industry", "source",
-    "owner", "notes", "lost_reason",
-)  # fmt: skip
+STAMPS_KEPT = 10_000  # distinct times remembered (a sheet may give every row its own)
 CONTACT = Contact.__table__
+# The columns of a created contact, deal and stage change, in the order create() lays them out.
+CONTACT_COLUMNS = (
+    "id", "name", "name_folded", "email", "phone", "company", "company_id", "title", "city",
+    "region", "country", "industry", "source", "stage", "stage_entered_at", "value_cents",
+    "owner", "notes", "extra", "score", "lost_reason", "search_text", "created_at",
+    "updated_at", "deleted_at", "version",
+)  # fmt: skip
+DEAL_COLUMNS = (
+    "id", "title", "contact_id", "company_id", "stage", "stage_entered_at", "value_cents",
+    "expected_close", "closed_at", "lost_reason", "lost_at_stage", "owner", "source", "score",
+    "notes", "extra", "created_at", "updated_at", "deleted_at", "version",
+)  # fmt: skip
+CHANGE_COLUMNS = ("contact_id", "deal_id", "from_stage", "to_stage", "at", "reason")
 
 
 class BulkWriter:
@@ -64,7 +76,8 @@ class BulkWriter:
         # Rebuilding an index beats inserting into it once the new rows outnumber the old.
         self.drops_indexes = size_hint > existing
         self.tag_ids: dict[str, int] = {}
-        self.scorer = _NewContactScorer(session, now)
+        self.scorer = NewContactScorer(session, now)
+        self._stamps: dict[tuple[datetime, int], Any] = {}
         self.folder = Folder()
         self._ids: Iterator[int] = self._id_source()
         self._deal_ids: Iterator[int] = deal_ids(self.connection)
@@ -106,77 +119,74 @@ class BulkWriter:
         if not creates:
             return
         self._ensure_tags({t for p in creates for t in p.tags})
-        stamp, first, tag_ids = self.stamp, self.first_stage, self.tag_ids
+        fold, known = self.folder.fold, self.companies.known
+        keys = [fold(p.values["company"]) if p.values.get("company") else None for p in creates]
         names: dict[str, str] = {}
-        for p in creates:
-            if p.values.get("company"):
-                names.setdefault(self.folder.fold(p.values["company"]), p.values["company"])
+        for p, key in zip(creates, keys, strict=True):
+            if key is not None:
+                names.setdefault(key, p.values["company"])
         self.companies.resolve(names, self.now)
-        contacts = [self._contact_row(p) for p in creates]
-        self.writer.insert(Contact, contacts)
-        deals, changes = [], []
-        for p, row in zip(creates, contacts, strict=True):
-            deal_id = next(self._deal_ids)
+        contacts, deals, changes = [], [], []
+        stamp, first, updated_at = self._stamp, self.first_stage, self.updated_at
+        search_text = self.folder.search_text
+        scores = self.scorer.scores(creates)
+        for p, key, points in zip(creates, keys, scores, strict=True):
+            get = p.values.get
+            name, stage = p.values["name"], p.values["stage"]
+            email, phone, notes, company = get("email"), get("phone"), get("notes"), get("company")
+            value_cents, owner, source = get("value_cents"), get("owner"), get("source")
+            lost_reason = get("lost_reason")
+            found = known.get(key) if company else None
+            company_id = found[0] if found else None
+            if found:
+                company = found[1]
+            name_folded = fold(name)
+            entered, created = stamp(p.entered_at), stamp(p.created_at)
+            contact_id, deal_id = p.contact_id, next(self._deal_ids)
+            contacts.append((
+                contact_id, name, name_folded, email, phone, company, company_id, get("title"),
+                get("city"), get("region"), get("country"), get("industry"), source, stage,
+                entered, value_cents, owner, notes, dump_extra(p.extra) if p.extra else None,
+                points, lost_reason, search_text(name_folded, email, phone, company, notes),
+                created, updated_at, None, 1,
+            ))  # fmt: skip
             steps = history(p, first)
-            deals.append(self._deal_row(p, row, deal_id, steps))
+            lost_from = steps[-1][0] if stage == LOST else None
+            closed = stage in (WON, LOST)
+            deals.append((
+                deal_id, name, contact_id, company_id, stage, entered, value_cents, None,
+                entered if closed else None, lost_reason if stage == LOST else None,
+                lost_from if lost_from not in (WON, LOST) else None, owner, source, points,
+                None, None, created, updated_at, None, 1,
+            ))  # fmt: skip
             changes += [
-                {"deal_id": deal_id, "contact_id": p.contact_id, "from_stage": f,
-                 "to_stage": t, "at": stamp(at), "reason": reason}
-                for f, t, at, reason in steps
-            ]  # fmt: skip
-        self.writer.insert(Deal, deals)
-        self.writer.insert(StageChange, changes)
-        self.writer.insert(ContactTag, [
-            {"contact_id": p.contact_id, "tag_id": tag_ids[t]} for p in creates for t in p.tags
+                (contact_id, deal_id, f, t, stamp(at), reason) for f, t, at, reason in steps
+            ]
+        self.writer.insert_rows(Contact, CONTACT_COLUMNS, contacts)
+        self.writer.insert_rows(Deal, DEAL_COLUMNS, deals)
+        self.writer.insert_rows(StageChange, CHANGE_COLUMNS, changes)
+        tag_ids = self.tag_ids
+        self.writer.insert_rows(ContactTag, ("contact_id", "tag_id"), [
+            (p.contact_id, tag_ids[t]) for p in creates for t in p.tags
         ])  # fmt: skip
-        self.writer.insert(ImportChange, [
-            {"batch_id": self.batch_id, "contact_id": p.contact_id, "action": "created",
-             "before": None}
-            for p in creates
+        self.writer.insert_rows(ImportChange, ("batch_id", "contact_id", "action", "before"), [
+            (self.batch_id, p.contact_id, "created", None) for p in creates
         ])  # fmt: skip
 
     def finish(self) -> None:
         """Record what the import made besides contacts, for undo."""
         write_manifest(self.session, self.batch_id, {"companies": self.companies.created})
 
-    def _deal_row(self, p, contact: dict, deal_id: int, steps: list) -> dict[str, Any]:
-        stage = contact["stage"]
-        lost_from = steps[-1][0] if stage == LOST else None
-        return {
-            "id": deal_id, "title": contact["name"], "contact_id": p.contact_id,
-            "company_id": contact["company_id"], "stage": stage,
-            "stage_entered_at": contact["stage_entered_at"],
-            "value_cents": contact["value_cents"], "expected_close": None,
-            "closed_at": contact["stage_entered_at"] if stage in (WON, LOST) else None,
-            "lost_reason": contact["lost_reason"] if stage == LOST else None,
-            "lost_at_stage": lost_from if lost_from not in (WON, LOST) else None,
-            "owner": contact["owner"], "source": contact["source"], "score": contact["score"],
-            "notes": None, "extra": None, "created_at": contact["created_at"],
-            "updated_at": self.updated_at, "deleted_at": None, "version": 1,
-        }  # fmt: skip
-
-    def _contact_row(self, p) -> dict[str, Any]:
-        values = p.values
-        row = {"id": p.contact_id, "name": values["name"]}
-        row.update((column, values.get(column)) for column in TEXT_COLUMNS)
-        company = self.companies.known.get(self.folder.fold(row["company"])) if row[
-            "company"] else None  # fmt: skip
-        row["company_id"] = company[0] if company else None
-        if company:
-            row["company"] = company[1]
-        row["name_folded"], row["search_text"] = self.folder.folded_row(row)
-        row.update(
-            stage=values["stage"],
-            stage_entered_at=self.stamp(p.entered_at),
-            value_cents=values.get("value_cents"),
-            extra=dump_extra(p.extra) if p.extra else None,
-            score=self.scorer.score(p),
-            created_at=self.stamp(p.created_at),
-            updated_at=self.updated_at,
-            deleted_at=None,
-            version=1,
-        )
-        return row
+    def _stamp(self, value: datetime) -> Any:
+        """stamp(), remembered: most rows share a handful of times. (By fold
+        as well: two times a clock shows twice compare equal in their zone.)"""
+        key = (value, value.fold)
+        found = self._stamps.get(key)
+        if found is None:
+            found = self.stamp(value)
+            if len(self._stamps) < STAMPS_KEPT:
+                self._stamps[key] = found
+        return found
 
     def _ensure_tags(self, names: set[str]) -> None:
         missing = names - self.tag_ids.keys()
@@ -222,45 +232,6 @@ def tag_ids(connection, names: set[str]) -> dict[str, int]:
         connection.execute(insert(Tag.__table__), missing)
         return tag_ids(connection, names)
     return have
-
-
-# ------------------------------------------------------------------ scores
-
-NO_ACTIVITY = {
-    "interactions_30d": 0, "interactions_90d": 0, "days_since_last_interaction": None,
-    "purchases_total": 0, "purchases_count": 0, "open_followups": 0, "overdue_followups": 0,
-}  # fmt: skip
-
-
-class _NewContactScorer:
-    """Scores of contacts that have just been made, from the row itself: the
-    facts figures.py would gather for them, with no interactions or
-    follow-ups yet. (A test checks them against a full recompute_scores.)"""
-
-    def __init__(self, session: Session, now: datetime):
-        from minicrm.services.scoring.figures import TEXT_FIELDS, extra_values, whole_days
-        from minicrm.services.scoring.scores import current_rules
-
-        self.now, self.days, self.extra_values = now, whole_days, extra_values
-        rule_set = current_rules(session)
-        self.with_extra = rule_set.needs.extra
-        self.base = {**dict.fromkeys(TEXT_FIELDS), **NO_ACTIVITY}
-        # A rule that reads only activity figures (interactions, follow-ups)
-        # gives every new contact the same points: counted once.
-        fixed = [r for r in rule_set.rules if r.names <= NO_ACTIVITY.keys()
-                 and not (r.when and r.when.tags)]  # fmt: skip
-        self.offset = sum(r.points_for(self.base, frozenset()) for r in fixed)
-        self.rules = [r for r in rule_set.rules if r not in fixed]
-
-    def score(self, p) -> int:
-        values = {**self.base, **p.values}  # (value_cents rides along; no rule can name it)
-        values["value"] = cents_to_major(p.values.get("value_cents"))
-        values["days_in_stage"] = self.days(self.now, p.entered_at)
-        values["days_since_created"] = self.days(self.now, p.created_at)
-        if self.with_extra and p.extra:
-            values.update(self.extra_values(dump_extra(p.extra)))
-        tags = frozenset(p.tags)
-        return self.offset + sum(rule.points_for(values, tags) for rule in self.rules)
 
 
 # ------------------------------------------------------------------ updates
