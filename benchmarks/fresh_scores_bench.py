@@ -1,5 +1,5 @@
 """Scores fresh each day, measured: the first `crm list --sort score` of a day
-recomputes every score (services/scoring/scores.py, ensure_fresh_scores);
+recomputes every score (services/scoring/freshness.py);
 every later one that day only reads the day it was done for.
 
     .venv/bin/python benchmarks/fresh_scores_bench.py [--runs K]

@@ -1,5 +1,5 @@
 """`crm list --sort score` never shows yesterday's scores: the first read of
-a day recomputes them (services/scoring/scores.py, ensure_fresh_scores)."""
+a day recomputes them (services/scoring/freshness.py)."""
 
 from datetime import UTC, datetime, timedelta
 

@@ -17,9 +17,9 @@ from minicrm.services.deals.stages import pipeline
 from minicrm.services.followups.interactions import log_interaction
 from minicrm.services.profiles.contact import contact_profile
 from minicrm.services.records import config
+from minicrm.services.records.score_day import SCORES_DAY_KEY
+from minicrm.services.scoring.freshness import ensure_fresh_scores
 from minicrm.services.scoring.scores import (
-    SCORES_DAY_KEY,
-    ensure_fresh_scores,
     load_rules,
     recompute_scores,
     top_scores,

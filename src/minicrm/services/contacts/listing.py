@@ -21,7 +21,7 @@ from minicrm.models import (
 from minicrm.services.records import config
 from minicrm.services.records.contacts import read_contacts
 from minicrm.services.records.validation import normalize_tag
-from minicrm.services.scoring.scores import ensure_fresh_scores
+from minicrm.services.scoring.freshness import ensure_fresh_scores
 
 SORTS = ("score", "name", "created", "updated", "next")
 

@@ -24,7 +24,7 @@ from sqlmodel import Session
 from minicrm.errors import UserError
 from minicrm.models import Contact
 from minicrm.services.records import config
-from minicrm.services.scoring.scores import ensure_fresh_scores
+from minicrm.services.scoring.freshness import ensure_fresh_scores
 from minicrm.text import fold, tokens
 
 SORTS = ("name", "company", "stage", "score", "owner", "city", "updated")

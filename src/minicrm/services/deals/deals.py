@@ -29,7 +29,7 @@ from minicrm.services.deals.reading import read_deal, resolve_deal
 from minicrm.services.records import config
 from minicrm.services.records.deals import mirror_current_deal, open_deal
 from minicrm.services.records.validation import clean_text, money_to_cents
-from minicrm.services.scoring.scores import ensure_fresh_scores
+from minicrm.services.scoring.freshness import ensure_fresh_scores
 
 LOST_REASON_HINT = "no budget, no need, wrong contact, went elsewhere"
 

@@ -25,7 +25,7 @@ from minicrm.models import (
 from minicrm.services.deals.reading import _names
 from minicrm.services.records import config
 from minicrm.services.records.deals import CLOSED
-from minicrm.services.scoring.scores import ensure_fresh_scores
+from minicrm.services.scoring.freshness import ensure_fresh_scores
 
 STATUSES = ("open", "won", "lost", "all")
 SORTS = ("value", "close", "score", "updated")

@@ -18,7 +18,7 @@ from minicrm.services.records.deals import (
     open_deal,
     record_deal_move,
 )
-from minicrm.services.scoring.scores import ensure_fresh_scores
+from minicrm.services.scoring.freshness import ensure_fresh_scores
 
 LOST_REASONS = ("no budget", "no need", "wrong contact", "went elsewhere")
 

@@ -20,7 +20,7 @@ from minicrm.models import (
 )
 from minicrm.services.companies.reading import read_company, resolve_company
 from minicrm.services.records.deals import CLOSED
-from minicrm.services.scoring.scores import ensure_fresh_scores
+from minicrm.services.scoring.freshness import ensure_fresh_scores
 
 
 @dataclass

@@ -18,7 +18,7 @@ from minicrm.models import (
     StageChangeRead,
 )
 from minicrm.services.records.contacts import read_contact, resolve_ref
-from minicrm.services.scoring.scores import ensure_fresh_scores
+from minicrm.services.scoring.freshness import ensure_fresh_scores
 
 
 @dataclass

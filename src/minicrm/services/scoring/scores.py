@@ -13,13 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from minicrm.errors import NotFoundError, ValidationError
 from minicrm.models import LOST, WON, Contact, Deal, Setting
-from minicrm.services.records.config import local_zone_of
 from minicrm.services.records.deals import mirror_current_deal, mirror_current_deals
+from minicrm.services.records.score_day import scores_are_fresh, store_scores_day
 from minicrm.services.scoring.figures import (
     FIGURES,
     ContactFacts,
@@ -37,10 +36,6 @@ __all__ = [  # the rulebook's names are part of this module's interface
 ]  # fmt: skip
 
 SETTING_KEY = "scoring_rules"
-# The day (in the database's zone) every score was last computed for, as
-# YYYY-MM-DD: scores read figures that move with the calendar, so the first
-# reader of a new day recomputes them all (ensure_fresh_scores).
-SCORES_DAY_KEY = "scores_computed_for"
 BATCH = 5000  # deals per round trip when recomputing
 IDS_PER_QUERY = 900  # stays under every database's bound-parameter limit
 CLOSED = (WON, LOST)
@@ -187,7 +182,9 @@ def top_scores(
     is refreshed."""
     if limit < 1:
         raise ValidationError("--top needs a number of deals, 1 or more")
-    ensure_fresh_scores(session, now=now)
+    now = now or datetime.now(UTC)
+    if not scores_are_fresh(session, now):
+        recompute_for_today(session, now)
     ids = (
         session.execute(
             select(Deal.id)
@@ -254,28 +251,18 @@ def recompute_scores(
     if people is None:
         if changed:
             mirror_current_deals(session, None)
-        _store_scores_day(session, now)
+        store_scores_day(session, now)
     else:
         mirror_current_deals(session, people)
     return Recomputed(scored, changed)
 
 
-def ensure_fresh_scores(session: Session, *, now: datetime | None = None) -> Recomputed | None:
-    """Recompute every score if they were last computed for an earlier day.
+def recompute_for_today(session: Session, now: datetime) -> Recomputed | None:
+    """The whole-table recompute a stale day calls for (freshness.py), in a
+    savepoint: a reader that cannot take SQLite's write lock at this moment
+    (another process is writing) leaves it to the next reader (None)."""
+    from sqlalchemy.exc import OperationalError
 
-    Figures such as interactions_30d or days_in_stage move with the calendar,
-    not with writes, so a score written yesterday may be wrong today. Every
-    service that shows or sorts by scores calls this first: one read of a
-    setting on most calls, and once a day (for the day of `now` in the
-    database's zone) a bulk recompute that writes only the scores that moved.
-    Returns what was recomputed, None when the scores were already fresh.
-
-    A reader that cannot take SQLite's write lock at this moment (another
-    process is writing) leaves the recompute to the next reader."""
-    now = now or datetime.now(UTC)
-    row = session.get(Setting, SCORES_DAY_KEY)
-    if row is not None and row.value >= _day_of(session, now):
-        return None
     try:
         with session.begin_nested():
             return recompute_scores(session, now=now)
@@ -283,20 +270,6 @@ def ensure_fresh_scores(session: Session, *, now: datetime | None = None) -> Rec
         if "locked" not in str(exc) and "busy" not in str(exc).lower():
             raise
         return None
-
-
-def _day_of(session: Session, now: datetime) -> str:
-    return now.astimezone(local_zone_of(session)).date().isoformat()
-
-
-def _store_scores_day(session: Session, now: datetime) -> None:
-    day = _day_of(session, now)
-    row = session.get(Setting, SCORES_DAY_KEY)
-    if row is None:
-        session.add(Setting(key=SCORES_DAY_KEY, value=day, updated_at=now))
-    elif row.value != day:
-        row.value, row.updated_at = day, now
-    session.flush()
 
 
 def refresh_deal_scores(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from minicrm.models import Deal, DealRead
-from minicrm.services.scoring.scores import ensure_fresh_scores
+from minicrm.services.scoring.freshness import ensure_fresh_scores
 from minicrm.services.transfer.exporting import _write_array, csv_cell, neutralize_formula
 
 DEAL_COLUMNS = (

@@ -359,7 +359,7 @@ def _stored_settings(session: Session) -> dict[str, str]:
     from sqlalchemy import select
 
     from minicrm.models import Setting
-    from minicrm.services.scoring.scores import SCORES_DAY_KEY
+    from minicrm.services.records.score_day import SCORES_DAY_KEY
 
     # The day the scores were computed for is bookkeeping, not a setting: a
     # restored database recomputes its scores on first read.
