@@ -119,3 +119,19 @@ def test_fresh_scores_equal_a_recompute_from_scratch(session, maria, days_later)
     calls = [NOW - d * DAY for d in (29, 10, *range(0, 60, 7))]
     by_hand = min(40, 4 * sum(1 for at in calls if later - 30 * DAY <= at <= later))
     assert stored_scores(session) == [by_hand]
+
+
+@pytest.mark.postgres_only("an advisory lock of PostgreSQL")
+def test_one_reader_recomputes_while_another_serves_the_cached_scores(engine):
+    from minicrm.db import session_scope
+
+    with session_scope(engine) as setup:
+        load_rules(setup, ENGAGED, now=NOW)
+        add_contact(setup, ContactInput(name="Ana", stage="interest"), force=True, now=NOW)
+    later = NOW + 2 * DAY
+    with session_scope(engine) as first:
+        assert ensure_fresh_scores(first, now=later) is not None  # holds the lock until commit
+        with session_scope(engine, write=False) as second:
+            assert ensure_fresh_scores(second, now=later) is None  # someone is at it: cached
+    with session_scope(engine) as third:
+        assert ensure_fresh_scores(third, now=later) is None  # and now the day is recorded

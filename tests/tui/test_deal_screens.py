@@ -82,6 +82,11 @@ async def open_deal(app, pilot, the_id: int) -> DealScreen:
     app.push_screen(DealScreen(the_id))
     await settle(app, pilot)
     assert isinstance(app.screen, DealScreen)
+    for _ in range(50):  # its deal loaded (the day's first read may recompute scores first)
+        if app.screen.view is not None:
+            break
+        await settle(app, pilot)
+    assert app.screen.view is not None
     return app.screen
 
 

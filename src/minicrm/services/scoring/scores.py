@@ -36,6 +36,7 @@ __all__ = [  # the rulebook's names are part of this module's interface
 ]  # fmt: skip
 
 SETTING_KEY = "scoring_rules"
+DAILY_RECOMPUTE_LOCK = 0x6D63_7273  # PostgreSQL advisory lock key: one daily recompute at a time
 BATCH = 5000  # deals per round trip when recomputing
 IDS_PER_QUERY = 900  # stays under every database's bound-parameter limit
 CLOSED = (WON, LOST)
@@ -259,10 +260,17 @@ def recompute_scores(
 
 def recompute_for_today(session: Session, now: datetime) -> Recomputed | None:
     """The whole-table recompute a stale day calls for (freshness.py), in a
-    savepoint: a reader that cannot take SQLite's write lock at this moment
-    (another process is writing) leaves it to the next reader (None)."""
+    savepoint. One reader does it: on PostgreSQL a reader that finds another
+    already at it (a transaction-scoped advisory lock) serves the cached
+    scores, and on SQLite one that cannot take the write lock at this moment
+    leaves it to the next reader (None either way)."""
+    from sqlalchemy import text
     from sqlalchemy.exc import OperationalError
 
+    if session.get_bind().dialect.name == "postgresql":
+        taken = text("SELECT pg_try_advisory_xact_lock(:key)")
+        if not session.execute(taken, {"key": DAILY_RECOMPUTE_LOCK}).scalar():
+            return None
     try:
         with session.begin_nested():
             return recompute_scores(session, now=now)
