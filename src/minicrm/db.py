@@ -21,7 +21,7 @@ from sqlmodel import Session
 from minicrm.errors import StoreError, UserError
 
 # The newest migration in minicrm/migrations/versions; a test keeps them equal.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 SQLITE_LOCK_PATIENCE_S = 120
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -86,6 +86,9 @@ def _install_sqlite_pragmas(engine: Engine, in_memory: bool) -> None:
         # We issue BEGIN ourselves (below) so SQLite's transactions are real
         # and a writer can take its lock up front with BEGIN IMMEDIATE.
         dbapi_connection.isolation_level = None
+        # Filters on owner and source compare lowercased text in any script
+        # (services/records/text_match.py); SQLite's lower() is ASCII-only.
+        dbapi_connection.create_function("unicode_lower", 1, _unicode_lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -98,6 +101,10 @@ def _install_sqlite_pragmas(engine: Engine, in_memory: bool) -> None:
     def _on_begin(connection):
         begin = connection.get_execution_options().get("sqlite_begin", "BEGIN")
         _begin_waiting_for_lock(connection.connection.dbapi_connection, begin)
+
+
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _begin_waiting_for_lock(dbapi_connection, begin: str) -> None:

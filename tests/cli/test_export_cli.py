@@ -108,6 +108,25 @@ def test_a_recurring_follow_up_is_written_in_the_timezone_setting(cli, followups
     assert found[uid(followups["quote"])]["DUE"].to_ical() == b"20260323T080000Z"
 
 
+def test_after_followup_done_the_next_export_moves_the_same_entry(cli, followups, engine):
+    """One series, one UID: `crm followup done` makes a new follow-up for the
+    next occurrence, and the export updates the entry a calendar already has."""
+    with session_scope(engine) as session:
+        set_setting(session, "timezone", "Europe/Madrid", now=NOW)
+    before = todos(cli.ok("export", "followups", "--format", "ics").stdout_bytes)
+    cli.ok("followup", "done", str(followups["weekly"]))
+    data = cli.ok("export", "followups", "--format", "ics").stdout_bytes
+    after = todos(data)
+    assert sorted(after) == sorted(before)  # the same two entries, none added
+    old, new = before[uid(followups["weekly"])], after[uid(followups["weekly"])]
+    assert (int(old["SEQUENCE"]), int(new["SEQUENCE"])) == (0, 1)
+    assert new.decoded("DTSTART") > old.decoded("DTSTART")
+    assert new.decoded("DTSTART").strftime("%a %H:%M") == "Mon 09:00"  # Madrid wall time
+    [vtimezone] = Calendar.from_ical(data).walk("VTIMEZONE")
+    assert str(vtimezone["TZID"]) == "Europe/Madrid"
+    assert b"RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\n" in data  # no last year
+
+
 FOLLOWUPS_AS = "followups can be exported as ics"
 
 

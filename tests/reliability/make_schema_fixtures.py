@@ -14,7 +14,7 @@ from sqlalchemy import text
 from minicrm.db import make_engine, upgrade_schema
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 # Rows above are in the shape of 0004 and earlier: a newer fixture is the
 # 0004 one upgraded by the real migrations, then given the rows of its time.
 OLD_SHAPE = "0004"
@@ -68,6 +68,15 @@ ROWS_SINCE = {
         "(3, 1, 'note', '2025-01-09 10:00:00', 'Merged #4 into this shop? no, a real note', "
         "'merged 4 into this shop no a real note', 'ana', '2025-01-09 10:00:00')",
     ],
+    "0006": [  # what `crm followup done` left before 0007: a snoozed weekly one
+        # done, and a new row for its next occurrence with nothing linking them
+        "INSERT INTO followup (id, contact_id, due_at, note, done_at, recurrence, snoozed, "
+        "owner, created_at, updated_at, version) VALUES (2, 2, '2025-02-03 08:00:00', "
+        "'weekly check', '2025-02-03 08:30:00', 'FREQ=WEEKLY;BYDAY=MO', 2, 'sam', "
+        "'2025-01-27 10:00:00', '2025-02-03 08:30:00', 4), "
+        "(3, 2, '2025-02-10 08:00:00', 'weekly check', NULL, 'FREQ=WEEKLY;BYDAY=MO', 0, 'sam', "
+        "'2025-02-03 08:30:00', '2025-02-03 08:30:00', 1)",
+    ],
 }
 
 
@@ -77,9 +86,13 @@ def build(revision: str) -> Path:
     engine = make_engine(f"sqlite:///{path}")
     upgrade_schema(engine, min(revision, OLD_SHAPE))
     _insert(engine, BASE_ROWS, revision, lambda since: since <= OLD_SHAPE)
+    # Each later revision's rows go in at that revision, then the real
+    # migrations carry them on (0006 turns 0005's merge notes into events).
+    for since in sorted(s for s in ROWS_SINCE if OLD_SHAPE < s <= revision):
+        upgrade_schema(engine, since)
+        _insert(engine, [], since, lambda later, since=since: later == since)
     if revision > OLD_SHAPE:
         upgrade_schema(engine, revision)
-        _insert(engine, [], revision, lambda since: since > OLD_SHAPE)
     engine.dispose()
     with __import__("sqlite3").connect(path) as connection:
         connection.execute("PRAGMA journal_mode=DELETE")  # one self-contained file

@@ -156,3 +156,61 @@ def test_a_merge_line_becomes_a_merge_event_and_stops_counting_as_contact(tmp_pa
     assert after[0] == {1: "purchase", 2: "merge", 3: "note"}
     assert (before[1], after[1]) == (3, 2)  # the merge line no longer counts
     assert after[2:] == before[2:]
+
+
+def test_follow_ups_stay_their_own_series_and_keep_their_calendar_entries(tmp_path):
+    """0007: every existing follow-up keeps its row and is a series of its own
+    (series_id NULL, series_revision 0), so the calendar export gives it the
+    UID and SEQUENCE it had before (followup-<id>, its snoozes). The next
+    `done` on a recurring one starts linking: the new row keeps the UID."""
+    from datetime import UTC, datetime
+
+    from icalendar import Calendar
+
+    from minicrm.db import session_scope
+    from minicrm.services.followups.followups import complete_followup
+    from minicrm.services.transfer.calendar_export import (
+        followups_to_ics,
+        open_followups_for_export,
+    )
+
+    path = tmp_path / "crm.db"
+    shutil.copyfile(FIXTURES / "schema-0006.db", path)
+    old_columns = (
+        "id, contact_id, deal_id, due_at, note, done_at, recurrence, snoozed, owner, "
+        "created_at, updated_at, version"
+    )
+
+    def rows(engine, columns=old_columns):
+        with engine.connect() as connection:
+            return connection.execute(text(f"SELECT {columns} FROM followup ORDER BY id")).all()
+
+    def calendar(engine, now):
+        with session_scope(engine, write=False) as session:
+            data = followups_to_ics(open_followups_for_export(session), now=now)
+        return {
+            str(todo["UID"]): (int(todo["SEQUENCE"]), todo.decoded("DTSTART"))
+            for todo in Calendar.from_ical(data).walk("VTODO")
+        }
+
+    engine = make_engine(f"sqlite:///{path}")
+    before = rows(engine)
+    ensure_schema(engine)
+    assert rows(engine) == before
+    assert rows(engine, "id, series_id, series_revision") == [
+        (1, None, 0),
+        (2, None, 0),
+        (3, None, 0),
+    ]
+    now = datetime(2025, 2, 10, 12, 0, tzinfo=UTC)
+    assert calendar(engine, now) == {
+        "followup-1@minicrm": (1, datetime(2025, 3, 1, 8, 0, tzinfo=UTC)),  # snoozed once
+        "followup-3@minicrm": (0, datetime(2025, 2, 10, 8, 0, tzinfo=UTC)),
+    }
+    with session_scope(engine) as session:
+        following = complete_followup(session, 3, zone=UTC, now=now).next
+    assert (following.id, following.series_id, following.series_revision) == (4, 3, 1)
+    assert calendar(engine, now)["followup-3@minicrm"] == (
+        1, datetime(2025, 2, 17, 8, 0, tzinfo=UTC),
+    )  # fmt: skip
+    engine.dispose()

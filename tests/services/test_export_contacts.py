@@ -225,7 +225,7 @@ def test_export_all_carries_what_a_lossless_restore_needs(engine, shop):
     assert [list(i) for i in data["interactions"]] == [interaction_keys] * 2
     assert data["interactions"][0]["amount"] == 19.99
     spec_followup = FollowUpRead(id=1, contact_id=1, contact_name="x", due_at=NOW).to_json(NOW)
-    followup_keys = [*spec_followup, "created_at", "updated_at"]
+    followup_keys = [*spec_followup, "series_id", "series_revision", "created_at", "updated_at"]
     assert [list(f) for f in data["followups"]] == [followup_keys] * 3
     assert sum(f["done_at"] is not None for f in data["followups"]) == 1
     assert [f["overdue"] for f in data["followups"]] == [False, False, False]
@@ -305,6 +305,46 @@ def test_backup_restore_backup_gives_back_the_same_file(engine, shop, tmp_path):
         for ln in loose["lines"]
     ] == [("Rug", 3, 500, 10, 1350), (None, 1, 62.3, 0, 62.3)]
     assert all(s["deal_id"] for s in data["stage_changes"])
+
+
+@pytest.mark.sqlite_only("restores into a second SQLite file")
+def test_a_restored_series_keeps_its_calendar_entry(engine, tmp_path):
+    """series_id and series_revision survive a backup and restore (ids are
+    kept, so they need no remapping): the restored database's calendar
+    export has the same UID and SEQUENCE, and `done` there goes on with them."""
+    from zoneinfo import ZoneInfo
+
+    from minicrm.db import ensure_schema, make_engine
+    from minicrm.services.transfer.calendar_export import (
+        followups_to_ics,
+        open_followups_for_export,
+    )
+    from minicrm.services.transfer.json_import import restore_export
+
+    berlin = ZoneInfo("Europe/Berlin")
+
+    def calendar(engine) -> list[tuple[str, str]]:
+        with session_scope(engine, write=False) as session:
+            data = followups_to_ics(open_followups_for_export(session), now=NOW, zone=berlin)
+        return [(ln.split(":")[0], ln) for ln in data.decode().split("\r\n")
+                if ln.startswith(("UID:", "SEQUENCE:", "DTSTART;"))]  # fmt: skip
+
+    with session_scope(engine) as session:
+        contact = add_contact(session, ContactInput(name="Maria Lopez"), now=NOW).id
+        first = add_followup(session, contact, NOW + timedelta(days=1), every="week", now=NOW)
+        second = complete_followup(session, first.id, zone=berlin, now=NOW).next
+        complete_followup(session, second.id, zone=berlin, now=NOW)
+        backup = export_all_json(session, now=NOW)
+    assert [(f["series_id"], f["series_revision"]) for f in backup["followups"]] == [
+        (None, 0), (first.id, 1), (first.id, 2),
+    ]  # fmt: skip
+    fresh = make_engine(f"sqlite:///{tmp_path / 'restored.db'}")
+    ensure_schema(fresh)
+    with session_scope(fresh) as session:
+        restore_export(session, json.loads(json.dumps(backup)), file_name="b.json", now=NOW)
+    assert calendar(fresh) == calendar(engine)
+    assert ("UID", f"UID:followup-{first.id}@minicrm") in calendar(fresh)
+    fresh.dispose()
 
 
 def add_sales(engine):

@@ -11,8 +11,14 @@ from minicrm.db import session_scope
 from minicrm.errors import UserError
 from minicrm.services.contacts.editing import ContactInput, add_contact
 from minicrm.services.contacts.trash import trash_contact
-from minicrm.services.followups.followups import add_followup, complete_followup, next_occurrence
-from minicrm.services.transfer.exporting import followups_to_ics, open_followups_for_export
+from minicrm.services.followups.followups import (
+    add_followup,
+    complete_followup,
+    next_occurrence,
+    remove_followup,
+    snooze_followup,
+)
+from minicrm.services.transfer.calendar_export import followups_to_ics, open_followups_for_export
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -194,3 +200,66 @@ def test_uids_are_stable_between_exports(engine, ids):
 def test_an_unknown_entry_kind_is_a_user_error():
     with pytest.raises(UserError, match="todo or event"):
         followups_to_ics([], now=NOW, kind="task")
+
+
+# ------------------------------------------------------ one series, one UID
+
+
+def test_done_on_a_recurring_follow_up_moves_the_same_entry(engine, ids):
+    """The next export updates the series' entry: same UID, higher SEQUENCE,
+    the next occurrence's DTSTART; a calendar that imports it again still
+    shows one series, not two."""
+    before = entries(export(engine, zone=BERLIN))[uid(ids["weekly"])]
+    with session_scope(engine) as session:
+        following = complete_followup(session, ids["weekly"], zone=BERLIN, now=NOW).next
+    assert following.id != ids["weekly"]
+    after = entries(export(engine, zone=BERLIN))
+    assert sorted(after) == sorted(uid(ids[n]) for n in ("one_off", "weekly", "persian"))
+    moved = after[uid(ids["weekly"])]
+    assert int(moved["SEQUENCE"]) > int(before["SEQUENCE"])
+    assert moved.decoded("DTSTART") == before.decoded("DTSTART") + timedelta(days=7)
+    assert moved.decoded("DTSTART").replace(tzinfo=None) == datetime(2026, 3, 30, 9, 0)
+    assert dict(moved["RRULE"]) == dict(before["RRULE"])
+
+
+def test_the_sequence_only_goes_up_through_snoozes_and_occurrences_done(engine, ids):
+    """Each snooze and each done moves the entry, so each raises SEQUENCE, even
+    when the occurrence done had been snoozed (its row keeps those snoozes)
+    and when an earlier, done occurrence is removed."""
+
+    def sequence() -> int:
+        return int(entries(export(engine, zone=BERLIN))[uid(ids["weekly"])]["SEQUENCE"])
+
+    seen, current = [sequence()], ids["weekly"]
+    with session_scope(engine) as session:
+        snooze_followup(session, current, NOW + timedelta(days=4), now=NOW)
+    seen.append(sequence())
+    with session_scope(engine) as session:
+        snooze_followup(session, current, NOW + timedelta(days=5), now=NOW)
+    seen.append(sequence())
+    with session_scope(engine) as session:
+        current = complete_followup(session, current, zone=BERLIN, now=NOW).next.id
+    seen.append(sequence())
+    with session_scope(engine) as session:
+        later = complete_followup(session, current, zone=BERLIN, now=NOW).next
+        remove_followup(session, current)  # a done occurrence taken out of the history
+    seen.append(sequence())
+    assert seen == [0, 1, 2, 3, 4]
+    assert later.series_id == ids["weekly"]  # the first row's id, not the one before
+
+
+def test_a_one_off_follow_up_done_leaves_the_calendar(engine, ids):
+    with session_scope(engine) as session:
+        assert complete_followup(session, ids["one_off"], zone=BERLIN, now=NOW).next is None
+    assert uid(ids["one_off"]) not in entries(export(engine))
+
+
+def test_each_series_keeps_its_own_uid(engine, ids):
+    with session_scope(engine) as session:
+        contact = add_contact(session, ContactInput(name="Ali Karimi"), now=NOW).id
+        other = add_followup(session, contact, NOW + timedelta(days=3), every="day", now=NOW)
+        complete_followup(session, other.id, zone=BERLIN, now=NOW)
+        complete_followup(session, ids["weekly"], zone=BERLIN, now=NOW)
+    found = entries(export(engine, zone=BERLIN))
+    assert {uid(ids["weekly"]), uid(other.id)} <= set(found)
+    assert len(found) == 4

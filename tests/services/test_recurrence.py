@@ -189,3 +189,27 @@ def test_count_is_used_up_by_marking_occurrences_done(session):
     second = complete_followup(session, first.id, zone=BERLIN, now=now).next
     assert second is not None and second.due_at == at(2026, 3, 30)
     assert complete_followup(session, second.id, zone=BERLIN, now=now).next is None
+
+
+def test_the_occurrences_done_walks_are_one_series(session):
+    """Each next occurrence is a new row naming the first as its series, and
+    carrying the moves before it (snoozes, then one for each done)."""
+    from minicrm.services.contacts.editing import ContactInput, add_contact
+    from minicrm.services.followups.followups import (
+        add_followup,
+        complete_followup,
+        snooze_followup,
+    )
+
+    now = datetime(2026, 3, 20, tzinfo=UTC)
+    contact = add_contact(session, ContactInput(name="Maria Lopez"), now=now)
+    first = add_followup(session, contact.id, at(2026, 3, 23), every="week", now=now)
+    assert (first.series_id, first.series_revision) == (None, 0)
+    snooze_followup(session, first.id, at(2026, 3, 24), now=now)
+    second = complete_followup(session, first.id, zone=BERLIN, now=now).next
+    third = complete_followup(session, second.id, zone=BERLIN, now=now).next
+    assert [(f.series_id, f.series_revision, f.snoozed) for f in (second, third)] == [
+        (first.id, 2, 0),
+        (first.id, 3, 0),
+    ]
+    assert len({first.id, second.id, third.id}) == 3

@@ -140,6 +140,15 @@ class FollowUp(SQLModel, table=True):
     created_at: datetime | None = timestamp_field(nullable=False)
     updated_at: datetime | None = timestamp_field(nullable=False)
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+    # A recurring follow-up done makes a new row for its next occurrence;
+    # these keep the rows one series (one calendar entry). series_id is the
+    # first row's id (NULL on that row: its own), a label, not a reference:
+    # the first row may be removed. series_revision counts the moves of the
+    # series' due time before this row (see calendar_export.followup_sequence).
+    series_id: int | None = Field(default=None, sa_column=Column(Integer))
+    series_revision: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
 
 
 class StageChange(SQLModel, table=True):

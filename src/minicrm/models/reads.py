@@ -133,6 +133,8 @@ class FollowUpRead(BaseModel):
     recurrence: str | None = None
     snoozed: int = 0
     owner: str | None = None
+    series_id: int | None = None  # the first follow-up of its series; None: its own id
+    series_revision: int = 0  # the series' moves before this occurrence
 
     def is_overdue(self, now: datetime) -> bool:
         return self.done_at is None and self.due_at < now

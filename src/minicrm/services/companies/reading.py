@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from minicrm.errors import AmbiguousRefError, NotFoundError, UserError
 from minicrm.models import WON, Company, CompanyRead, CompanyTag, Contact, Deal, Tag
+from minicrm.services.records.text_match import same_text
 from minicrm.services.records.validation import normalize_tag
 from minicrm.text import fold
 
@@ -215,7 +216,7 @@ def list_companies(
             )
         )
     if filters.owner:
-        query = query.where(table.c.owner == filters.owner.strip())
+        query = query.where(same_text(session, table.c.owner, filters.owner))
     if filters.industry:
         query = query.where(func.lower(table.c.industry) == filters.industry.strip().lower())
     if sort == "revenue":

@@ -20,6 +20,7 @@ from minicrm.models import (
 )
 from minicrm.services.records import config
 from minicrm.services.records.contacts import read_contacts
+from minicrm.services.records.text_match import same_text
 from minicrm.services.records.validation import normalize_tag
 from minicrm.services.scoring.freshness import ensure_fresh_scores
 
@@ -82,9 +83,9 @@ def _filtered_query(session: Session, filters: ContactFilter, *, deleted: bool):
             .exists()
         )
     if filters.owner:
-        query = query.where(func.lower(Contact.owner) == func.lower(filters.owner.strip()))
+        query = query.where(same_text(session, Contact.owner, filters.owner))
     if filters.source:
-        query = query.where(func.lower(Contact.source) == func.lower(filters.source.strip()))
+        query = query.where(same_text(session, Contact.source, filters.source))
     if filters.tag:
         tag = normalize_tag(filters.tag)
         query = query.where(

@@ -25,6 +25,7 @@ from minicrm.models import (
 from minicrm.services.deals.reading import _names
 from minicrm.services.records import config
 from minicrm.services.records.deals import CLOSED
+from minicrm.services.records.text_match import same_text
 from minicrm.services.scoring.freshness import ensure_fresh_scores
 
 STATUSES = ("open", "won", "lost", "all")
@@ -172,7 +173,7 @@ def filtered_query(session: Session, filters: DealFilter, *, now: datetime | Non
     if filters.stage:
         query = query.where(Deal.stage == config.normalize_stage(session, filters.stage))
     if filters.owner and filters.owner.strip():
-        query = query.where(func.lower(Deal.owner) == func.lower(filters.owner.strip()))
+        query = query.where(same_text(session, Deal.owner, filters.owner))
     if filters.company is not None:
         query = query.where(Deal.company_id == _company_id(session, filters.company))
     if filters.contact is not None:

@@ -25,6 +25,7 @@ from minicrm.models import (
     is_contact_with_customer,
 )
 from minicrm.services.records.contacts import resolve_ref
+from minicrm.services.records.text_match import same_text
 from minicrm.services.records.validation import normalize_tag
 
 _EVERY = re.compile(r"^(\d{1,4})\s*(d|day|days|w|wk|week|weeks|m|mo|month|months)$")
@@ -190,7 +191,7 @@ def _due_in_batch(session, ids, cadences, now, owner) -> list[TouchDue]:
         .where(Contact.id.in_(ids), Contact.deleted_at.is_(None), Contact.stage != LOST)
     )
     if owner:
-        query = query.where(func.lower(Contact.owner) == func.lower(owner.strip()))
+        query = query.where(same_text(session, Contact.owner, owner))
     found = []
     for contact, last_at in session.execute(query):
         every = cadences[contact.id]

@@ -4,12 +4,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlmodel import Session
 
 from minicrm.errors import NotFoundError, UserError, ValidationError
 from minicrm.models import Contact, FollowUp, FollowUpRead
 from minicrm.services.records.contacts import resolve_ref
+from minicrm.services.records.text_match import same_text
 from minicrm.services.records.validation import clean_text
 from minicrm.settings import current_user
 
@@ -161,7 +162,10 @@ def complete_followup(
     session: Session, followup_id: int, *, zone: tzinfo, now: datetime | None = None
 ) -> DoneResult:
     """Close a follow-up; a recurring one schedules its next occurrence after
-    the later of its due time and now (missed occurrences are not replayed)."""
+    the later of its due time and now (missed occurrences are not replayed).
+    The next occurrence is a new row of the same series: same series_id, and
+    a series_revision that counts this row's moves (its snoozes and being
+    done), so the series' calendar entry is updated, not duplicated."""
     now = _now(now)
     row, contact = _open_followup(session, followup_id)
     row.done_at = row.updated_at = now
@@ -174,6 +178,8 @@ def complete_followup(
             following = FollowUp(
                 contact_id=row.contact_id, deal_id=row.deal_id, due_at=due, note=row.note,
                 recurrence=rule, owner=row.owner, created_at=now, updated_at=now,
+                series_id=row.series_id or row.id,
+                series_revision=row.series_revision + row.snoozed + 1,
             )  # fmt: skip
             session.add(following)
     session.flush()
@@ -271,6 +277,8 @@ class AgendaItem:
     recurrence: str | None
     snoozed: int
     owner: str | None
+    series_id: int | None
+    series_revision: int
     contact_name: str
     done_at: datetime | None = None  # open, by definition of the agenda
 
@@ -293,9 +301,10 @@ def list_followups(
     # AgendaItem's fields in order, up to done_at (NULL on every open one).
     columns = (
         FollowUp.id, FollowUp.contact_id, FollowUp.deal_id, FollowUp.due_at, FollowUp.note,
-        FollowUp.recurrence, FollowUp.snoozed, FollowUp.owner, Contact.name,
+        FollowUp.recurrence, FollowUp.snoozed, FollowUp.owner, FollowUp.series_id,
+        FollowUp.series_revision, Contact.name,
     )  # fmt: skip
-    query = _open_followups(select(*columns), None, end, owner)
+    query = _open_followups(session, select(*columns), None, end, owner)
     # Core rows, no ORM bookkeeping per row; Core does not autoflush, so
     # flush: the agenda still shows what this session has just changed.
     session.flush()
@@ -304,6 +313,7 @@ def list_followups(
 
 _READ_COLUMNS = (
     "id", "contact_id", "deal_id", "due_at", "note", "done_at", "recurrence", "snoozed", "owner",
+    "series_id", "series_revision",
 )  # fmt: skip
 
 
@@ -313,7 +323,7 @@ def open_followups_between(
     # Plain columns and model_construct: building ORM objects and
     # re-validating them is most of the cost of a long list.
     columns = (*(getattr(FollowUp, name) for name in _READ_COLUMNS), Contact.name)
-    query = _open_followups(select(*columns), start, end, owner)
+    query = _open_followups(session, select(*columns), start, end, owner)
     return [
         FollowUpRead.model_construct(
             **dict(zip(_READ_COLUMNS, row[:-1], strict=True)), contact_name=row[-1]
@@ -323,7 +333,7 @@ def open_followups_between(
 
 
 def _open_followups(
-    query: Select, start: datetime | None, end: datetime | None, owner: str | None
+    session: Session, query: Select, start: datetime | None, end: datetime | None, owner: str | None
 ) -> Select:
     """`query` narrowed to open follow-ups of live contacts, soonest first."""
     query = (
@@ -336,5 +346,5 @@ def _open_followups(
     if end is not None:
         query = query.where(FollowUp.due_at < end)
     if owner:
-        query = query.where(func.lower(FollowUp.owner) == func.lower(owner.strip()))
+        query = query.where(same_text(session, FollowUp.owner, owner))
     return query

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from html import escape
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from minicrm.errors import UserError
@@ -18,6 +18,7 @@ from minicrm.models import Contact, FollowUp, FollowUpRead
 from minicrm.services.followups import ledger
 from minicrm.services.followups.cadence import TouchDue, due_to_get_in_touch
 from minicrm.services.followups.ledger import followup_key
+from minicrm.services.records.text_match import same_text
 
 NO_OWNER = "(no owner)"
 MAX_DAYS = 3660  # ten years ahead is plenty, and far from datetime's limits
@@ -125,7 +126,7 @@ def _open_followups_before(
         .order_by(FollowUp.due_at, FollowUp.id)
     )
     if owner:
-        query = query.where(func.lower(FollowUp.owner) == func.lower(owner))
+        query = query.where(same_text(session, FollowUp.owner, owner))
     for row in session.execute(query):
         followup = FollowUpRead(
             id=row[0], contact_id=row[1], contact_name=row[2], due_at=row[3], note=row[4],

@@ -9,8 +9,10 @@ writing.py writes them in bulk (through bulk_load.py and bulk.py, scoring
 them with new_scores.py), deal_updates.py and undo.py keep deals and the
 undo manifest right;
 batches.py lists and undoes import batches; maven.py reads the Maven CRM
-files. Export: exporting.py (CSV, JSON, iCalendar, and vCard through
-vcard_writing.py), deal_export.py, backup.py (the whole-database JSON shape).
+files. Export: exporting.py (CSV, JSON, and vCard through vcard_writing.py),
+calendar_export.py (follow-ups as iCalendar, with vtimezone.py building the
+VTIMEZONE from tzdata), deal_export.py, backup.py (the whole-database JSON
+shape).
 """
 
 from minicrm.services import lazy_exports
@@ -20,9 +22,9 @@ __getattr__, __all__ = lazy_exports(__name__, {
     "batches": ("list_batches", "undo_batch"),
     "maven": ("import_maven",),
     "exporting": (
-        "export_all_json", "followups_to_ics", "write_contacts_csv", "write_contacts_json",
-        "write_contacts_vcf",
+        "export_all_json", "write_contacts_csv", "write_contacts_json", "write_contacts_vcf",
     ),
+    "calendar_export": ("followups_to_ics", "open_followups_for_export"),
     "deal_export": ("write_deals_csv", "write_deals_json"),
     "json_import": ("restore_export",),
 })  # fmt: skip

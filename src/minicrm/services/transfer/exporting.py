@@ -1,5 +1,4 @@
-"""Exports: contacts as CSV, JSON or vCard, everything as one JSON document,
-and open follow-ups as iCalendar (RFC 5545) for calendar apps.
+"""Exports: contacts as CSV, JSON or vCard, everything as one JSON document.
 
 Everything streams into a text file object the caller opens, item by item,
 so 100,000 contacts and a million interactions never sit in memory at once.
@@ -13,16 +12,8 @@ and the settings stored in the database (defaults are not written; the SMTP
 password never is stored). Ids are kept so references resolve on import.
 Import batches and the reminder ledger are bookkeeping, not data, and stay out.
 
-A follow-up is naturally a VTODO (something to do by a time, with a status),
-but Google Calendar and several phone calendars ignore VTODO, so `kind="event"`
-gives a short VEVENT at the due time instead. Both carry the RRULE of a
-recurring follow-up and a display alarm shortly before.
-
-One-off follow-ups are written in UTC: an exact instant needs no zone. A
-recurring one is written in the local zone (TZID plus VTIMEZONE) when that
-zone has a name, because a calendar expands an RRULE in the zone of DTSTART:
-in UTC "every Monday 09:00 Berlin" would drift to 10:00 in summer, while
-minicrm itself keeps 09:00 local (followups.next_occurrence).
+Open follow-ups as iCalendar are calendar_export.py's; the names are
+re-exported here for the callers that still import them from this module.
 
 Module-level imports stay light (no SQLModel, no file-format libraries):
 commands/_output takes csv_cell from here for every `--csv` listing.
@@ -33,15 +24,20 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from minicrm.errors import UserError
+from minicrm.services.transfer.calendar_export import (  # noqa: F401 (re-exported)
+    ICS_KINDS,
+    followup_uid,
+    followups_to_ics,
+    open_followups_for_export,
+)
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from minicrm.models import ContactRead, FollowUpRead
+    from minicrm.models import ContactRead
 
 # The contact object of SPEC §10, in its documented order: the CSV header.
 CONTACT_COLUMNS = (
@@ -55,139 +51,6 @@ ALL_SECTIONS = (
 )  # fmt: skip
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BATCH = 1000  # rows fetched per round trip while streaming
-
-ICS_KINDS = ("todo", "event")
-PRODID = "-//minicrm//minicrm follow-ups//EN"
-EVENT_LENGTH = timedelta(minutes=15)
-ALARM_BEFORE = timedelta(minutes=15)
-TIMEZONE_YEARS = 10  # how far ahead a generated VTIMEZONE lists the DST changes
-
-
-def open_followups_for_export(session: Session, *, owner: str | None = None) -> list[FollowUpRead]:
-    """Every open follow-up of a live (not trashed) contact, soonest first."""
-    from minicrm.services.followups.followups import open_followups_between
-
-    return open_followups_between(session, None, None, owner=owner)
-
-
-def followup_uid(followup: FollowUpRead) -> str:
-    """Stable across exports, so a re-imported calendar updates, not duplicates."""
-    return f"followup-{followup.id}@minicrm"
-
-
-def followups_to_ics(
-    followups: list[FollowUpRead],
-    *,
-    now: datetime,
-    calendar_name: str = "minicrm follow-ups",
-    kind: str = "todo",
-    zone: tzinfo | None = None,
-) -> bytes:
-    """An iCalendar file with one VTODO (or VEVENT) per open follow-up.
-
-    `zone` is the local zone: recurring follow-ups are written in it, and a
-    floating UNTIL in their rule is read in it (as next_occurrence does)."""
-    from icalendar import Calendar
-
-    if kind not in ICS_KINDS:
-        raise UserError(f"unknown calendar entry kind {kind!r}; choose todo or event")
-    rule_zone = zone or UTC
-    named_zone = zone if _zone_name(zone) else None
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
-    calendar.add("name", calendar_name)
-    calendar.add("x-wr-calname", calendar_name)
-    stamp = _whole_seconds(now).astimezone(UTC)
-    written = [f for f in followups if f.done_at is None]
-    for followup in written:
-        entry_zone = named_zone if followup.recurrence and named_zone else UTC
-        calendar.add_component(_entry(followup, kind, stamp, entry_zone, rule_zone))
-    recurring_days = [f.due_at.astimezone(rule_zone).date() for f in written if f.recurrence]
-    if named_zone is not None and recurring_days:
-        first = min(recurring_days)
-        calendar.add_missing_timezones(
-            first_date=first - timedelta(days=1),
-            last_date=date(max(recurring_days).year + TIMEZONE_YEARS, 1, 1),
-        )
-    return calendar.to_ical()
-
-
-def _entry(followup: FollowUpRead, kind: str, stamp: datetime, zone: tzinfo, rule_zone: tzinfo):
-    from icalendar import Alarm, Event, Todo
-
-    start = _whole_seconds(followup.due_at).astimezone(zone)
-    summary = f"Follow up: {followup.contact_name}"
-    if followup.note:
-        summary += " — " + " ".join(followup.note.split())
-    entry = Todo() if kind == "todo" else Event()
-    entry.add("uid", followup_uid(followup))
-    entry.add("dtstamp", stamp)
-    entry.add("dtstart", start)
-    if kind == "todo":
-        entry.add("due", start)
-        entry.add("status", "NEEDS-ACTION")
-    else:
-        entry.add("dtend", (start.astimezone(UTC) + EVENT_LENGTH).astimezone(zone))
-        entry.add("transp", "TRANSPARENT")  # a reminder, not a meeting: the time stays free
-    entry.add("summary", summary)
-    entry.add("description", _description(followup))
-    entry.add("sequence", followup.snoozed)  # each snooze is a new revision of the entry
-    if followup.recurrence:
-        entry.add("rrule", _rrule(followup, rule_zone))
-    alarm = Alarm()
-    alarm.add("action", "DISPLAY")
-    alarm.add("trigger", -ALARM_BEFORE)
-    alarm.add("description", summary)
-    entry.add_component(alarm)
-    return entry
-
-
-def _description(followup: FollowUpRead) -> str:
-    lines = [followup.note, ""] if followup.note else []
-    lines.append(f"Contact: {followup.contact_name} (crm show {followup.contact_id})")
-    if followup.owner:
-        lines.append(f"Owner: {followup.owner}")
-    return "\n".join(lines)
-
-
-def _rrule(followup: FollowUpRead, zone: tzinfo) -> Any:
-    """The stored rule as a vRecur. RFC 5545 wants UNTIL in UTC whenever
-    DTSTART has a time, so a floating UNTIL is read as local wall time."""
-    from icalendar import vRecur
-
-    try:
-        rule = vRecur.from_ical(followup.recurrence)
-    except ValueError as exc:
-        raise UserError(
-            f"follow-up #{followup.id} repeats by a rule calendars cannot read "
-            f"({followup.recurrence!r}): {exc}"
-        ) from exc
-    if "UNTIL" in rule:
-        rule["UNTIL"] = [_utc_until(value, zone) for value in rule["UNTIL"]]
-    return rule
-
-
-def _utc_until(value: date | datetime, zone: tzinfo) -> datetime:
-    if not isinstance(value, datetime):
-        value = datetime.combine(value, time(0, 0))  # how dateutil reads a date UNTIL
-    if value.tzinfo is None:
-        from minicrm.dates import wall_clock
-
-        value = wall_clock(value, zone)
-    return value.astimezone(UTC)
-
-
-def _zone_name(zone: tzinfo | None) -> str | None:
-    """The IANA name of a zone worth a TZID (not UTC, not a bare offset)."""
-    name = getattr(zone, "key", None)
-    return name if name and name not in ("UTC", "Etc/UTC", "Etc/GMT") else None
-
-
-def _whole_seconds(value: datetime) -> datetime:
-    return value.replace(microsecond=0)
 
 
 # ---------------------------------------------------------------- contacts
@@ -336,6 +199,10 @@ def _all_followups(session: Session, now: datetime) -> Iterator[dict[str, Any]]:
         followup = FollowUpRead.model_construct(**row)
         yield {
             **followup.to_json(now),
+            # Beyond SPEC's follow-up object: what keeps a recurring one's
+            # calendar entry (its UID and SEQUENCE) the same after a restore.
+            "series_id": followup.series_id,
+            "series_revision": followup.series_revision,
             "created_at": _iso(row["created_at"]),
             "updated_at": _iso(row["updated_at"]),
         }

@@ -269,6 +269,10 @@ def _followup(item: dict, now: datetime) -> dict[str, Any]:
         "created_at": created,
         "updated_at": _time(item.get("updated_at"), "updated_at", required=False) or created,
         "version": 1,
+        # Ids are kept, so the series label needs no remapping; an older file
+        # has neither key, and each row is then a series of its own.
+        "series_id": backup._id(item.get("series_id"), "series_id", optional=True),
+        "series_revision": int(item.get("series_revision") or 0),
     }
 
 
