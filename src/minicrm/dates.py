@@ -1,48 +1,51 @@
 """Dates: WHEN phrases in, UTC stored, the local zone shown.
 
-`parse_when` reads what people type (`tomorrow 9am`, `next friday`, `in 3
-days`, `+2h`, `end of month`, ISO dates and times) relative to a given `now`
-in a given zone. Calendar phrases keep the wall-clock time across DST
-changes; `+3h` style offsets are exact durations. Anything unreadable is a
-UserError with examples, never a silent "now".
+`parse_when` reads what people type (`3pm`, `tomorrow morning`, `monday at
+3`, `next week`, `in two weeks`, `the 15th`, `jan 5`, `+2h`, ISO dates and
+times) relative to a given `now` in a given zone. when_phrases.py reads the
+words; this module decides which instant they mean:
+
+- A time of day alone (`3pm`, `noon`) is the next such time: today, or
+  tomorrow once it has passed. A weekday is the next such day and time.
+- A date without a year (`jan 5`, `1/15`, `the 15th`) is the next such day,
+  today included. A day alone is that day at `default_time` (09:00), so
+  `today` said at 15:00 is due already: the day was named, and reports need
+  `--since today` to start at midnight.
+- A part of the day that has begun (`this afternoon` at 15:00, `end of day`
+  at 18:00) means now, until it is over; after that it is an error.
+- Only `yesterday`, `ago`, `last ...`, and dates with a past year name the past.
+
+Calendar phrases keep the wall-clock time across DST changes; `+3h` style
+offsets are exact durations. Anything unreadable is a UserError with
+examples, never a silent "now".
 """
 
+import calendar
 import os
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from minicrm.errors import UserError
-
-DEFAULT_TIME = time(9, 0)  # a follow-up for "tomorrow" means the start of the working day
-EVENING = time(20, 0)
-EXAMPLES = (
-    "today, tomorrow 9am, tonight, next friday, monday 10am, in 3 days, +2h, "
-    "end of month, 2026-12-24 14:30"
+from minicrm.when_phrases import (
+    Clock,
+    DayOfMonth,
+    EndOf,
+    Following,
+    FromToday,
+    MonthDay,
+    OnDate,
+    Phrase,
+    Shift,
+    Weekday,
+    read_phrase,
 )
 
-WEEKDAYS = {
-    name: index
-    for index, names in enumerate(
-        [("monday", "mon"), ("tuesday", "tue", "tues"), ("wednesday", "wed"),
-         ("thursday", "thu", "thur", "thurs"), ("friday", "fri"), ("saturday", "sat"),
-         ("sunday", "sun")]
-    )
-    for name in names
-}  # fmt: skip
-UNITS = {
-    "m": "minutes", "min": "minutes", "mins": "minutes", "minute": "minutes", "minutes": "minutes",
-    "h": "hours", "hr": "hours", "hrs": "hours", "hour": "hours", "hours": "hours",
-    "d": "days", "day": "days", "days": "days",
-    "w": "weeks", "wk": "weeks", "week": "weeks", "weeks": "weeks",
-    "mo": "months", "month": "months", "months": "months",
-}  # fmt: skip
+DEFAULT_TIME = time(9, 0)  # a follow-up for "tomorrow" means the start of the working day
+EXAMPLES = (
+    "3pm, tomorrow 9am, this afternoon, next friday, monday at 3, in 3 days, "
+    "next week, the 15th, jan 5, 2026-12-24 14:30"
+)
 
-_TIME = r"(?:at\s+)?(?P<time>noon|midnight|\d{1,2}(?::\d{2})?\s*(?:am|pm)?)"
-_OFFSET = re.compile(r"^(?:in\s+)?\+?(?P<n>\d{1,4})\s*(?P<unit>[a-z]+)$")
-_AGO = re.compile(r"^(?P<n>\d{1,4})\s*(?P<unit>[a-z]+)\s+ago$")
-_DAY_WORD = re.compile(rf"^(?P<day>today|tomorrow|yesterday|tonight)(?:\s+{_TIME})?$")
-_WEEKDAY = re.compile(rf"^(?P<next>next\s+|this\s+|last\s+)?(?P<wd>[a-z]+)(?:\s+{_TIME})?$")
-_END_OF = re.compile(rf"^end\s+of\s+(?:the\s+)?(?P<what>month|week|day)(?:\s+{_TIME})?$")
 _ISO = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[ t]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
     r"(?:z|[+-]\d{2}:?\d{2}(?::?\d{2}(?:\.\d+)?)?)?$"
@@ -78,20 +81,39 @@ def format_when(value: datetime, zone: tzinfo) -> str:
 
 
 def parse_when(
-    text: str, *, now: datetime, zone: tzinfo, default_time: time = DEFAULT_TIME
+    text: str,
+    *,
+    now: datetime,
+    zone: tzinfo,
+    default_time: time = DEFAULT_TIME,
+    looking_back: bool = False,
+    scheduling: bool = False,
 ) -> datetime:
-    """The instant `text` means, as an aware UTC datetime."""
+    """The instant `text` means, as an aware UTC datetime.
+
+    A day or time said without saying which (`jan 5`, `the 15th`, `monday`,
+    `3pm`) is the next one; with `looking_back` (when recording what has
+    happened: `crm log --at`, `stage --at`, a report's --since) the latest
+    one up to now instead. With `scheduling` (a follow-up's due time), a
+    day named without a time whose usual hour has passed (`today` at 16:00)
+    means now, so nothing is scheduled in the past unless the phrase says
+    so (`yesterday`, `2 days ago`, a date with its year)."""
     phrase = " ".join(str(text).strip().lower().split())
     if not phrase:
         raise UserError(f"no date given; try one of: {EXAMPLES}")
+    local_now = now.astimezone(zone)
     try:
-        found = _read(phrase, now.astimezone(zone), zone, default_time)
+        found = _read_iso(phrase, zone, default_time)
+        if found is None and (said := read_phrase(phrase)) is not None:
+            found = _resolve(said, local_now, zone, default_time, looking_back)
+            if scheduling and said.clock is None and _is_past_today(found, local_now, said):
+                found = local_now
     except UserError as exc:  # say what was wrong, then show what works
         raise UserError(f"{exc.message}; try one of: {EXAMPLES}") from exc
     except OverflowError as exc:
         raise UserError(f"the date {text!r} is out of range; try one of: {EXAMPLES}") from exc
     if found is not None:
-        return found
+        return _stored(found)
     raise UserError(f"cannot read the date {text!r}; try one of: {EXAMPLES}")
 
 
@@ -117,114 +139,14 @@ def _at(day: date, clock: time, zone: tzinfo) -> datetime:
     return wall_clock(datetime.combine(day, clock), zone)
 
 
-def _clock(text: str | None, default: time) -> time:
-    if not text:
-        return default
-    if text == "noon":
-        return time(12, 0)
-    if text == "midnight":
-        return time(0, 0)
-    match = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)?", text)
-    if not match:
-        raise UserError(f"cannot read the time {text!r}; try 9am, 14:30 or 2:30pm")
-    hour, minute, half = int(match.group(1)), int(match.group(2) or 0), match.group(3)
-    if half:
-        if not 1 <= hour <= 12:
-            raise UserError(f"cannot read the time {text!r}: with am/pm the hour is 1 to 12")
-        hour = hour % 12 + (12 if half == "pm" else 0)
-    elif match.group(2) is None:
-        raise UserError(f"cannot read the time {text!r}; write {text}am, {text}pm or {text}:00")
-    if hour > 23 or minute > 59:
-        raise UserError(f"cannot read the time {text!r}: no such time of day")
-    return time(hour, minute)
+def _earlier(value: datetime, than: datetime) -> bool:
+    # In UTC: two times in the same zone compare by the wall clock, so the
+    # first 01:30 of a night when clocks go back would not count as earlier
+    # than the second.
+    return value.astimezone(UTC) < than.astimezone(UTC)
 
 
-def _read_now(phrase, local_now, zone, default_time):
-    return local_now if phrase == "now" else None
-
-
-def _shift(local_now: datetime, amount: int, unit: str, zone: tzinfo) -> datetime:
-    from dateutil.relativedelta import relativedelta
-
-    if unit in ("minutes", "hours"):  # exact durations
-        return (local_now.astimezone(UTC) + timedelta(**{unit: amount})).astimezone(zone)
-    # Calendar steps keep the wall-clock time, whatever DST does in between.
-    moved = local_now.replace(tzinfo=None) + relativedelta(**{unit: amount})
-    return _at(moved.date(), moved.time(), zone)
-
-
-def _read_offset(phrase, local_now, zone, default_time):
-    match = _OFFSET.match(phrase)
-    if not match or not (phrase.startswith(("in ", "+"))):
-        return None
-    unit = UNITS.get(match.group("unit"))
-    if unit is None:
-        raise UserError(
-            f"unknown unit {match.group('unit')!r} in {phrase!r}; use min, h, d, w or months"
-        )
-    return _shift(local_now, int(match.group("n")), unit, zone)
-
-
-def _read_ago(phrase, local_now, zone, default_time):
-    match = _AGO.match(phrase)
-    if not match:
-        return None
-    unit = UNITS.get(match.group("unit"))
-    if unit is None:
-        raise UserError(
-            f"unknown unit {match.group('unit')!r} in {phrase!r}; use min, h, d, w or months"
-        )
-    return _shift(local_now, -int(match.group("n")), unit, zone)
-
-
-def _read_day_word(phrase, local_now, zone, default_time):
-    match = _DAY_WORD.match(phrase)
-    if not match:
-        return None
-    day_word = match.group("day")
-    offset = {"today": 0, "tonight": 0, "tomorrow": 1, "yesterday": -1}[day_word]
-    fallback = EVENING if day_word == "tonight" else default_time
-    day = local_now.date() + timedelta(days=offset)
-    return _at(day, _clock(match.group("time"), fallback), zone)
-
-
-def _read_weekday(phrase, local_now, zone, default_time):
-    match = _WEEKDAY.match(phrase)
-    if not match or match.group("wd") not in WEEKDAYS:
-        return None
-    target = WEEKDAYS[match.group("wd")]
-    qualifier = (match.group("next") or "").strip()
-    clock = _clock(match.group("time"), default_time)
-    today = local_now.date()
-    if qualifier == "last":
-        days_back = (today.weekday() - target) % 7 or 7
-        return _at(today - timedelta(days=days_back), clock, zone)
-    days_ahead = (target - today.weekday()) % 7
-    if qualifier == "next" and days_ahead == 0:
-        days_ahead = 7  # "next friday" said on a Friday is a week away
-    candidate = _at(today + timedelta(days=days_ahead), clock, zone)
-    if not qualifier and candidate <= local_now:
-        candidate = _at(today + timedelta(days=days_ahead + 7), clock, zone)
-    return candidate
-
-
-def _read_end_of(phrase, local_now, zone, default_time):
-    match = _END_OF.match(phrase)
-    if not match:
-        return None
-    today = local_now.date()
-    what = match.group("what")
-    if what == "month":
-        first_of_next = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
-        day = first_of_next - timedelta(days=1)
-    elif what == "week":
-        day = today + timedelta(days=(4 - today.weekday()) % 7)  # Friday, the working week's end
-    else:
-        day = today
-    return _at(day, _clock(match.group("time"), time(17, 0)), zone)
-
-
-def _read_iso(phrase, local_now, zone, default_time):
+def _read_iso(phrase: str, zone: tzinfo, default_time: time) -> datetime | None:
     if not _ISO.match(phrase):
         return None
     padded = re.sub(r"^(\d{4}-\d{2}-\d{2}[ t])(\d):", r"\g<1>0\2:", phrase)  # 9:30 -> 09:30
@@ -239,42 +161,198 @@ def _read_iso(phrase, local_now, zone, default_time):
     return value
 
 
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# ------------------------------------------------- what a phrase means
 
 
-def _read_with_dateutil(phrase, local_now, zone, default_time):
-    """Other spellings of a calendar date ('24 dec', 'Dec 24 3pm', '12/24/2026').
-
-    Only tried when the phrase names a month or has a date-like number
-    pattern, so words like 'soon' are refused rather than guessed at."""
-    if not (re.search(r"\d+[/.]\d+", phrase) or any(m in phrase for m in _MONTHS)):
-        return None
-    from dateutil import parser
-
-    default = datetime.combine(local_now.date(), default_time)
-    try:
-        value = parser.parse(phrase, default=default, dayfirst=False)
-    except (ValueError, OverflowError, parser.ParserError):
-        return None
-    if value.tzinfo is not None:
-        return value
-    return _at(value.date(), value.time(), zone)
-
-
-READERS = (
-    _read_now,
-    _read_offset,
-    _read_ago,
-    _read_day_word,
-    _read_weekday,
-    _read_end_of,
-    _read_iso,
-)
+def _resolve(
+    said: Phrase, local_now: datetime, zone: tzinfo, default_time: time, back: bool = False
+) -> datetime:
+    day = said.day
+    if isinstance(day, Shift):
+        return _shifted(day, said.clock, local_now, zone)
+    # A time as typed, else the day's own (tonight: 20:00, end of day: 17:00), else 09:00.
+    clock = said.clock or getattr(day, "default", None) or Clock(default_time)
+    if day is None:
+        if back:
+            return _last_time_of_day(clock.at, local_now, zone)
+        return _next_time_of_day(clock.at, local_now, zone)
+    if isinstance(day, Weekday):
+        if back and not day.qualifier:
+            return _last_weekday(day, clock.at, local_now, zone)
+        found = _on_weekday(day, clock.at, local_now, zone)
+    elif back and isinstance(day, (MonthDay, DayOfMonth)):
+        return _at(_last_day_of(day, local_now.date()), clock.at, zone)
+    else:
+        found = _at(_day_of(day, local_now), clock.at, zone)
+    return _not_before_a_begun_part(found, clock, local_now)
 
 
-def _read(phrase: str, local_now: datetime, zone: tzinfo, default_time: time) -> datetime | None:
-    for reader in (*READERS, _read_with_dateutil):
-        found = reader(phrase, local_now, zone, default_time)
-        if found is not None:
-            return _stored(found)
-    return None
+def _next_time_of_day(clock: time, local_now: datetime, zone: tzinfo) -> datetime:
+    today = local_now.date()
+    found = _at(today, clock, zone)
+    if _earlier(found, local_now):
+        return _at(today + timedelta(days=1), clock, zone)
+    return found
+
+
+def _is_past_today(found: datetime, local_now: datetime, said: Phrase) -> bool:
+    """Whether `found` is earlier today than now for a phrase that did not
+    name the past (today, dec 4, the 4th, end of day: not yesterday or ago)."""
+    if isinstance(said.day, Shift) or isinstance(said.day, Weekday) and said.day.qualifier:
+        return False
+    return found.date() == local_now.date() and _earlier(found, local_now)
+
+
+def _last_time_of_day(clock: time, local_now: datetime, zone: tzinfo) -> datetime:
+    today = local_now.date()
+    found = _at(today, clock, zone)
+    if _earlier(local_now, found):
+        return _at(today - timedelta(days=1), clock, zone)
+    return found
+
+
+def _last_weekday(day: Weekday, clock: time, local_now: datetime, zone: tzinfo) -> datetime:
+    """`monday` said while recording the past: the latest Monday, today's
+    if its time has come."""
+    today = local_now.date()
+    found = _at(today - timedelta(days=(today.weekday() - day.index) % 7), clock, zone)
+    if _earlier(local_now, found):
+        found = _at(found.date() - timedelta(days=7), clock, zone)
+    return found
+
+
+def _last_day_of(day, today: date) -> date:
+    """The latest `jan 5` (or 15th) up to today: looking back, a date
+    without a year is this year's, or last year's when that is still ahead."""
+    if isinstance(day, MonthDay) and day.year is not None:
+        return _month_day(day, today)
+    for months_back in range(0, 12 * 9):  # feb 29 can be 8 years back
+        month = _add_months(today.replace(day=1), -months_back)
+        wanted_month = day.month if isinstance(day, MonthDay) else month.month
+        if month.month != wanted_month:
+            continue
+        try:
+            found = month.replace(day=day.day)
+        except ValueError:
+            continue
+        if found <= today:
+            return found
+    raise UserError("cannot find that day in the past")
+
+
+def _not_before_a_begun_part(found: datetime, clock: Clock, local_now: datetime) -> datetime:
+    """`this afternoon` said at 15:00 is now, not 14:00; said at 19:00 the
+    afternoon is over, and moving it to tomorrow would be a guess."""
+    part = clock.part
+    if part is None or not _earlier(found, local_now) or found.date() != local_now.date():
+        return found
+    if part.end is not None and local_now.time() >= part.end:
+        raise UserError(
+            f"the {part.name} is over (it ends at {part.end:%H:%M}); "
+            f"try tomorrow {part.name}, in 1 hour or this evening"
+        )
+    return local_now
+
+
+def _shifted(shift: Shift, clock: Clock | None, local_now: datetime, zone: tzinfo) -> datetime:
+    if shift.exact:  # real time, whatever DST does
+        moved = local_now.astimezone(UTC) + timedelta(**{shift.unit: shift.amount})
+        return moved.astimezone(zone)
+    today = local_now.date()
+    if shift.unit == "months":
+        day = _add_months(today, shift.amount)
+    else:
+        day = today + timedelta(**{shift.unit: shift.amount})
+    # Calendar steps keep the wall-clock time (or take the one given).
+    return _at(day, clock.at if clock else local_now.time(), zone)
+
+
+def _add_months(day: date, months: int) -> date:
+    """Same day of the month, or the month's last day (jan 31 + 1 month = feb 28)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise OverflowError("year out of range")
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _on_weekday(day: Weekday, clock: time, local_now: datetime, zone: tzinfo) -> datetime:
+    today = local_now.date()
+    if day.qualifier == "last":
+        days_back = (today.weekday() - day.index) % 7 or 7
+        return _at(today - timedelta(days=days_back), clock, zone)
+    days_ahead = (day.index - today.weekday()) % 7
+    if day.qualifier == "next" and days_ahead == 0:
+        days_ahead = 7  # "next friday" said on a Friday is a week away
+    found = _at(today + timedelta(days=days_ahead), clock, zone)
+    if not day.qualifier and not _earlier(local_now, found):  # today's has passed
+        found = _at(today + timedelta(days=days_ahead + 7), clock, zone)
+    return found
+
+
+def _day_of(day, local_now: datetime) -> date:
+    """The calendar day a day phrase names (today counts as the next one)."""
+    today = local_now.date()
+    if isinstance(day, FromToday):
+        return today + timedelta(days=day.days)
+    if isinstance(day, Following):
+        if day.what == "week":
+            return today + timedelta(days=7 - today.weekday())  # its Monday
+        return _add_months(today.replace(day=1), 1)
+    if isinstance(day, DayOfMonth):
+        return _next_numbered_day(day.day, today)
+    if isinstance(day, MonthDay):
+        return _month_day(day, today)
+    if isinstance(day, OnDate):
+        return day.value
+    if isinstance(day, EndOf):
+        return _end_of(day.what, today)
+    raise TypeError(f"not a day: {day!r}")
+
+
+def _next_numbered_day(number: int, today: date) -> date:
+    """The 31st said in November is December's: the next month that has one."""
+    first = today.replace(day=1)
+    for months in range(13):
+        month = _add_months(first, months)
+        if number <= calendar.monthrange(month.year, month.month)[1]:
+            found = month.replace(day=number)
+            if found >= today:
+                return found
+    raise UserError(f"cannot find the next day {number}")
+
+
+def _month_day(day: MonthDay, today: date) -> date:
+    if day.year is not None:
+        try:
+            return date(_full_year(day.year, today.year), day.month, day.day)
+        except ValueError:
+            raise UserError("there is no such day in that year") from None
+    for year in range(today.year, today.year + 9):  # feb 29 can be 8 years away
+        try:
+            found = date(year, day.month, day.day)
+        except ValueError:
+            continue
+        if found >= today:
+            return found
+    raise UserError(f"cannot find the next {calendar.month_abbr[day.month].lower()} {day.day}")
+
+
+def _full_year(year: int, this_year: int) -> int:
+    """Two digits mean the year within 50 years of now (as dateutil reads 12/24/99)."""
+    if year >= 100:
+        return year
+    year += this_year - this_year % 100
+    if year >= this_year + 50:
+        return year - 100
+    if year < this_year - 50:
+        return year + 100
+    return year
+
+
+def _end_of(what: str, today: date) -> date:
+    if what == "month":
+        return today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    if what == "week":
+        return today + timedelta(days=(4 - today.weekday()) % 7)  # Friday, the working week's end
+    return today

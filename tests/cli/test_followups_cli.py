@@ -98,3 +98,27 @@ def test_cadence_set_list_rm(cli):
     assert cli.json("cadence", "list") == []
     cli.assert_user_error(cli("cadence", "set", "maria", "often"), "cannot read 'often'")
     cli.assert_user_error(cli("cadence", "rm", "maria"), "has no cadence")
+
+
+def test_log_at_a_day_without_its_year_is_the_latest_one_not_next_year(cli):
+    """`crm log --at "dec 3"` said on Dec 4 records yesterday's call, not
+    one a year ahead (TZ is UTC in tests)."""
+    from datetime import UTC, datetime, timedelta
+
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date()
+    cli.ok("add", "Ann Lee")
+    phrase = f"{yesterday:%b} {yesterday.day} 10am".lower()
+    cli.ok("log", "Ann", "call", "rang", "--at", phrase)
+    timeline = cli.json("show", "Ann")["timeline"]
+    (call,) = [e for e in timeline if e["type"] == "interaction" and e["kind"] == "call"]
+    assert call["at"].startswith(f"{yesterday.isoformat()}T10:00")
+
+
+def test_a_follow_up_for_today_after_its_hour_is_not_put_in_the_past(cli):
+    from datetime import UTC, datetime
+
+    cli.ok("add", "Ann Lee")
+    before = datetime.now(UTC).replace(microsecond=0)
+    followup = cli.json("followup", "add", "Ann", "today", "call back")
+    due = datetime.fromisoformat(followup["due_at"])
+    assert due >= before or due.hour == 9  # 09:00 today when said before nine

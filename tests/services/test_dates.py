@@ -187,7 +187,8 @@ UNREADABLE = [
     "tomorrow 13pm",
     "in 3 parsecs",
     "2026-13-01",
-    "noon",
+    "march",  # a month is not a day
+    "dec 24 9",  # 9 o'clock or 2009?
 ]
 
 

@@ -323,7 +323,9 @@ def stage(
     if new_stage.strip().casefold() == "lost" and not reason and out.interactive():
         reason = ask_lost_reason()
     with unit_of_work(ctx) as session:
-        when = parse_when(at, now=now, zone=local_zone_of(session)) if at else None
+        when = (
+            parse_when(at, now=now, zone=local_zone_of(session), looking_back=True) if at else None
+        )
         deal = stage_deal(session, ref, new_stage, reason=reason, at=when, now=now)
     _done(deal, json_, f"deal #{deal.id} {deal.title} is now in {deal.stage}")
 

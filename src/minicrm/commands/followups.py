@@ -52,7 +52,9 @@ def log(
 
     now = _now()
     with unit_of_work(ctx) as session:
-        when = parse_when(at, now=now, zone=local_zone_of(session)) if at else now
+        when = (
+            parse_when(at, now=now, zone=local_zone_of(session), looking_back=True) if at else now
+        )
         interaction = log_interaction(
             session, ref, kind, summary, at=when, amount=amount, owner=owner, deal=deal, now=now
         )
@@ -90,7 +92,7 @@ def add(
     now = _now()
     with unit_of_work(ctx) as session:
         zone = local_zone_of(session)
-        due = parse_when(when, now=now, zone=zone)
+        due = parse_when(when, now=now, zone=zone, scheduling=True)
         followup = add_followup(
             session, ref, due, note, every=every, owner=owner, deal=deal, now=now
         )
@@ -186,7 +188,7 @@ def snooze(ctx: typer.Context, followup_id: FollowUpId, when: When, json_: Json 
     with unit_of_work(ctx) as session:
         zone = local_zone_of(session)
         followup = snooze_followup(
-            session, followup_id, parse_when(when, now=now, zone=zone), now=now
+            session, followup_id, parse_when(when, now=now, zone=zone, scheduling=True), now=now
         )
     if json_:
         out.print_json(followup.to_json(now))

@@ -63,8 +63,7 @@ def funnel(
     now = datetime.now(UTC)
     with unit_of_work(ctx, write=False) as session:
         zone = local_zone_of(session)
-        start = _parse_day_or_time(since, now, zone, end=False)
-        end = _parse_day_or_time(until, now, zone, end=True)
+        start, end = _since_until(since, until, now, zone)
         report = funnel_report(session, since=start, until=end, by=by, now=now)
     if fmt == "json":
         _json(report)
@@ -222,8 +221,7 @@ def sales(
     now = datetime.now(UTC)
     with unit_of_work(ctx, write=False) as session:
         zone = local_zone_of(session)
-        start = _parse_day_or_time(since, now, zone, end=False)
-        end = _parse_day_or_time(until, now, zone, end=True)
+        start, end = _since_until(since, until, now, zone)
         report = sales_report(session, by=by, since=start, until=end)
     if fmt == "json":
         return _json(report)
@@ -267,7 +265,20 @@ def _json(report) -> None:
     print_json(report.to_json())
 
 
-def _parse_day_or_time(text: str | None, now, zone, *, end: bool):
+def _since_until(since: str | None, until: str | None, now, zone):
+    """--since and --until as instants. A report looks at the past: a day
+    without a year in --since is the latest one (jan 1 in December is this
+    year's), and in --until the latest one not before --since, else the next."""
+    start = _parse_day_or_time(since, now, zone, end=False, looking_back=True)
+    if until is None:
+        return start, None
+    end = _parse_day_or_time(until, now, zone, end=True, looking_back=start is not None)
+    if start is not None and end <= start:
+        end = _parse_day_or_time(until, now, zone, end=True)
+    return start, end
+
+
+def _parse_day_or_time(text: str | None, now, zone, *, end: bool, looking_back: bool = False):
     """WHEN as an instant; a day alone starts at local midnight, and as the
     end of a period it takes the whole day (`--until 2026-03-31` includes it)."""
     if text is None:
@@ -276,7 +287,9 @@ def _parse_day_or_time(text: str | None, now, zone, *, end: bool):
 
     from minicrm.dates import parse_when, wall_clock
 
-    instant = parse_when(text, now=now, zone=zone, default_time=time(0, 0))
+    instant = parse_when(
+        text, now=now, zone=zone, default_time=time(0, 0), looking_back=looking_back
+    )
     local = instant.astimezone(zone)
     if end and local.time() == time(0, 0):
         next_day = local.replace(tzinfo=None) + timedelta(days=1)

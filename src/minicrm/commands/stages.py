@@ -38,7 +38,9 @@ def stage(
     if new_stage.strip().casefold() == "lost" and not reason and out.interactive():
         reason = ask_lost_reason()
     with unit_of_work(ctx) as session:
-        when = parse_when(at, now=now, zone=local_zone_of(session)) if at else None
+        when = (
+            parse_when(at, now=now, zone=local_zone_of(session), looking_back=True) if at else None
+        )
         contact = move_stage(session, ref, new_stage, reason=reason, at=when, now=now)
     if json_:
         out.print_json(contact.to_json())

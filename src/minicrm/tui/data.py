@@ -162,12 +162,26 @@ def _shown(value: Any) -> str:
 # and names the form field to mark.
 
 
-def _when(session, text: str, now: datetime, field_name: str = "when") -> datetime:
+def _when(
+    session,
+    text: str,
+    now: datetime,
+    field_name: str = "when",
+    *,
+    looking_back: bool = False,
+    scheduling: bool = False,
+) -> datetime:
     from minicrm.dates import parse_when
     from minicrm.services.records.config import local_zone_of
 
     try:
-        return parse_when(text, now=now, zone=local_zone_of(session))
+        return parse_when(
+            text,
+            now=now,
+            zone=local_zone_of(session),
+            looking_back=looking_back,
+            scheduling=scheduling,
+        )
     except UserError as exc:
         raise ValidationError(exc.message, field=field_name) from exc
 
@@ -185,7 +199,7 @@ def log_interaction(
     from minicrm.services.followups import interactions
 
     with session_scope(engine) as session:
-        at = _when(session, when, now) if when.strip() else now
+        at = _when(session, when, now, looking_back=True) if when.strip() else now
         if at > now:
             raise ValidationError("an interaction is logged once it has happened", field="when")
         return interactions.log_interaction(
@@ -199,7 +213,7 @@ def add_followup(
     from minicrm.services import followups
 
     with session_scope(engine) as session:
-        due = _when(session, when, now)
+        due = _when(session, when, now, scheduling=True)
         return followups.add_followup(
             session, contact_id, due, note or None, every=every or None, now=now
         )

@@ -214,7 +214,7 @@ class SnoozeScreen(ModalScreen[FollowUpRead | None]):
             return None
         now = self.app.now()
         try:
-            when = parse_when(typed, now=now, zone=self.zone)
+            when = parse_when(typed, now=now, zone=self.zone, scheduling=True)
         except CrmError as exc:
             return self._show_error(exc.message)
         if when <= now:

@@ -121,14 +121,25 @@ class FormScreen(ModalScreen):
 
     # ------------------------------------------------------ live previews
 
+    # How this form's WHEN reads a day said without a year: what happened
+    # (a logged call) looks back, what is to do (a follow-up) ahead.
+    when_looks_back = False
+
     def preview_when_field(self, name: str) -> None:
         form_field = self.field(name)
-        text, warning = preview_when(form_field.value, now=self.app.now(), zone=self.app.zone)
+        text, warning = preview_when(
+            form_field.value,
+            now=self.app.now(),
+            zone=self.app.zone,
+            looking_back=self.when_looks_back,
+            scheduling=not self.when_looks_back,
+        )
         form_field.show_note(text, warning=warning)
 
 
 class LogInteractionForm(FormScreen):
     heading = "Log an interaction"
+    when_looks_back = True
 
     def __init__(self, save: Save, *, subject: str = "", kinds=(), kind: str = "call"):
         super().__init__(save, subject=subject)

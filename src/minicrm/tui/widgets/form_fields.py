@@ -78,12 +78,16 @@ def describe_when(moment: datetime, *, now: datetime, zone: tzinfo) -> str:
     return f"{local:%a %Y-%m-%d %H:%M}, {relative}"
 
 
-def preview_when(text: str, *, now: datetime, zone: tzinfo) -> tuple[str, bool]:
+def preview_when(
+    text: str, *, now: datetime, zone: tzinfo, looking_back: bool = False, scheduling: bool = False
+) -> tuple[str, bool]:
     """The live preview under a WHEN input: (text, is_warning)."""
     if not text.strip():
         return "", False
     try:
-        moment = parse_when(text, now=now, zone=zone)
+        moment = parse_when(
+            text, now=now, zone=zone, looking_back=looking_back, scheduling=scheduling
+        )
     except UserError as exc:
         return exc.message, True
     return "→ " + describe_when(moment, now=now, zone=zone), False
