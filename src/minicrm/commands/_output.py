@@ -6,6 +6,7 @@ tables only on a TTY (rich honours NO_COLOR); plain aligned text otherwise.
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NoReturn
@@ -83,42 +84,73 @@ def print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
 def print_table(
     header: Sequence[str], rows: Iterable[Sequence[str]], *, title: str | None = None
 ) -> None:
-    """A rich table on a TTY; plain aligned columns when piped."""
+    """A rich table on a TTY; plain aligned columns when piped. Cells are
+    text, never markup, and control characters in them are shown, not sent
+    (see table_cell)."""
     if stdout_is_tty():
         _print_rich_table(header, rows, title)
     else:
         _print_plain_table(header, rows)
 
 
+# Controls in a stored value (R4's hostile text) would move the cursor, end
+# the row or colour the rest of the screen: a table shows them instead.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_LINE_BREAKS = re.compile(r"\r\n|[\t\n\v\f\r]")
+
+
+def table_cell(value: str) -> str:
+    """`value` as one line of a table: tabs and line breaks become spaces,
+    other control characters their escape (ESC shows as \\x1b)."""
+    if not _CONTROLS.search(value):
+        return value
+    value = _LINE_BREAKS.sub(" ", value)
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+
+
+def cell_width(value: str) -> int:
+    """The terminal columns `value` takes: rich's cell table, which is also
+    what pads the TTY table and the TUI, so every view measures alike.
+
+    It gives the zero-width non-joiner of Persian names (U+200C, in نیک‌پور)
+    and the other joiners and marks 0 columns, as wcwidth does (glibc and
+    Markus Kuhn's table, used by xterm and libvterm), and as VTE, kitty,
+    ghostty and tmux draw it (after "a", U+200C, "b" tmux 3.3 leaves the
+    cursor in column 2). A few terminals (Windows' console, older Windows
+    Terminal) draw it as a blank cell instead: there a name with a ZWNJ ends
+    one column late. Counting it as 1 would misalign every other terminal
+    instead, and could not be done for the TUI, whose widths are rich's; so
+    0, the width nearly every terminal agrees on. CJK ideographs are 2."""
+    from rich.cells import cell_len
+
+    return len(value) if value.isascii() else cell_len(value)
+
+
 def _print_rich_table(header: Sequence[str], rows: Iterable[Sequence[str]], title: str | None):
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, header_style="bold", show_edge=False, pad_edge=False)
     for name in header:
-        table.add_column(name, overflow="fold", no_wrap=name in ("ID", "Score", "Value"))
+        table.add_column(Text(name), overflow="fold", no_wrap=name in ("ID", "Score", "Value"))
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(table_cell(v)) for v in row))
     Console(highlight=False).print(table)
 
 
 def _print_plain_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     """Columns sized on the first rows, then streamed: later rows are never
     truncated, a longer value just pushes its line out."""
-    from rich.cells import cell_len
-
-    def width(value: str) -> int:  # ASCII needs no cell table: most cells are
-        return len(value) if value.isascii() else cell_len(value)
-
     rows = iter(rows)
     sample = [list(header), *_take(rows, PLAIN_WIDTH_SAMPLE)]
-    widths = [max(width(r[i]) for r in sample) for i in range(len(header))]
+    widths = [max(cell_width(table_cell(r[i])) for r in sample) for i in range(len(header))]
 
     def render(row: Sequence[str]) -> str:
-        # Runs for every cell of a long list, so width() is inlined; ljust pads
-        # by len, which is the width of ASCII text.
+        # Runs for every cell of a long list: printable ASCII, most cells, is
+        # padded by ljust (its length is its width) without another call.
         cells = [
-            v.ljust(w) if v.isascii() else v + " " * (w - cell_len(v))
+            v.ljust(w) if v.isascii() and v.isprintable() else _pad(v, w)
             for v, w in zip(row, widths, strict=True)
         ]
         return "  ".join(cells).rstrip()
@@ -127,6 +159,11 @@ def _print_plain_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> 
         print(render(row))
     for row in rows:
         print(render(row))
+
+
+def _pad(value: str, width: int) -> str:
+    value = table_cell(value)
+    return value + " " * (width - cell_width(value))
 
 
 def _take(rows: Iterator, count: int) -> list:

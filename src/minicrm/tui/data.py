@@ -15,9 +15,14 @@ from sqlalchemy import Engine, func, select
 
 from minicrm.db import session_scope, sqlite_path
 from minicrm.errors import CrmError, UserError, ValidationError
-from minicrm.models import ContactRead, DealRead, FollowUpRead, InteractionRead
+from minicrm.models import LOST, WON, ContactRead, DealRead, FollowUpRead, InteractionRead
 from minicrm.services.contacts import paging
+from minicrm.services.deals.stages import pipeline
+from minicrm.services.followups.cadence import TouchDue, due_to_get_in_touch
+from minicrm.services.followups.followups import AgendaItem, list_followups
+from minicrm.services.funnel.activity import RecentInteraction, recent_interactions
 from minicrm.services.profiles.contact import TimelineEntry
+from minicrm.services.records import config
 
 
 def failure_text(exc: BaseException) -> str:
@@ -85,6 +90,59 @@ def load_zone(engine: Engine) -> tzinfo:
 
     with session_scope(engine, write=False) as session:
         return local_zone_of(session)
+
+
+# -------------------------------------------------------------- dashboard
+
+DASHBOARD_ROWS = 50  # rows of each of the dashboard's lists; the counts count them all
+TOP_DEALS = 20  # the panel scrolls; a tall terminal shows more of them
+RECENT = 10
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    """What the dashboard shows. Lists are capped at DASHBOARD_ROWS; the
+    totals are how many there are in all, so a capped list can say so."""
+
+    zone: tzinfo
+    currency: str
+    overdue: list[AgendaItem]
+    overdue_total: int
+    today: list[AgendaItem]
+    today_total: int
+    get_in_touch: list[TouchDue]
+    touch_total: int
+    stage_counts: list[tuple[str, int]]
+    top_deals: list[DealRead]
+    recent: list[RecentInteraction]
+
+
+def load_dashboard(engine: Engine, now: datetime) -> DashboardData:
+    with session_scope(engine, write=False) as session:
+        zone = config.local_zone_of(session)
+        # The services give whole lists (no page): their lengths are the counts.
+        due = list_followups(session, "today", zone=zone, now=now)
+        overdue = [f for f in due if f.due_at < now]
+        today = [f for f in due if f.due_at >= now]
+        touch = due_to_get_in_touch(session, now=now)
+        # One board query gives both the stage counts and each stage's best
+        # deals; the open stages' deals merged by score are the top deals.
+        columns = pipeline(session, top=TOP_DEALS, now=now)
+        deals = [d for col in columns if col.stage not in (WON, LOST) for d in col.top]
+        deals.sort(key=lambda d: (-(d.score or 0), d.title.casefold(), d.id))
+        return DashboardData(
+            zone=zone,
+            currency=config.get_setting(session, "currency") or "USD",
+            overdue=overdue[:DASHBOARD_ROWS],
+            overdue_total=len(overdue),
+            today=today[:DASHBOARD_ROWS],
+            today_total=len(today),
+            get_in_touch=touch[:DASHBOARD_ROWS],
+            touch_total=len(touch),
+            stage_counts=[(col.stage, col.count) for col in columns],
+            top_deals=deals[:TOP_DEALS],
+            recent=recent_interactions(session, limit=RECENT),
+        )
 
 
 # ---------------------------------------------------------------- contact

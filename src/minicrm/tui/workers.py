@@ -13,9 +13,8 @@ from datetime import datetime, tzinfo
 from sqlalchemy import Engine
 
 from minicrm.db import session_scope
-from minicrm.models import LOST, WON, DealRead, FollowUpRead
+from minicrm.models import FollowUpRead
 from minicrm.services.deals.stages import PipelineColumn, pipeline
-from minicrm.services.followups.cadence import TouchDue, due_to_get_in_touch
 from minicrm.services.followups.followups import (
     AgendaItem,
     DoneResult,
@@ -24,53 +23,13 @@ from minicrm.services.followups.followups import (
     snooze_followup,
     window_end,
 )
-from minicrm.services.funnel.activity import RecentInteraction, recent_interactions
 from minicrm.services.funnel.funnel import FunnelReport, funnel_report
 from minicrm.services.records import config
 
 CARDS_PER_COLUMN = 20  # the board shows the best few; the Contacts screen has the rest
-TOP_DEALS = 20  # the panel scrolls; a tall terminal shows more of them
-RECENT = 10
-DASHBOARD_ROWS = 50  # follow-ups and touch rows fetched for the dashboard's small tables
 
 
 # ----------------------------------------------------------------- reads
-
-
-@dataclass(frozen=True)
-class DashboardData:
-    zone: tzinfo
-    currency: str
-    overdue: list[AgendaItem]
-    today: list[AgendaItem]
-    get_in_touch: list[TouchDue]
-    touch_total: int
-    stage_counts: list[tuple[str, int]]
-    top_deals: list[DealRead]
-    recent: list[RecentInteraction]
-
-
-def load_dashboard(engine: Engine, now: datetime) -> DashboardData:
-    with session_scope(engine, write=False) as session:
-        zone = config.local_zone_of(session)
-        due = list_followups(session, "today", zone=zone, now=now)
-        touch = due_to_get_in_touch(session, now=now)
-        # One board query gives both the stage counts and each stage's best
-        # deals; the open stages' deals merged by score are the top deals.
-        columns = pipeline(session, top=TOP_DEALS, now=now)
-        deals = [d for col in columns if col.stage not in (WON, LOST) for d in col.top]
-        deals.sort(key=lambda d: (-(d.score or 0), d.title.casefold(), d.id))
-        return DashboardData(
-            zone=zone,
-            currency=config.get_setting(session, "currency") or "USD",
-            overdue=[f for f in due if f.due_at < now][:DASHBOARD_ROWS],
-            today=[f for f in due if f.due_at >= now][:DASHBOARD_ROWS],
-            get_in_touch=touch[:DASHBOARD_ROWS],
-            touch_total=len(touch),
-            stage_counts=[(col.stage, col.count) for col in columns],
-            top_deals=deals[:TOP_DEALS],
-            recent=recent_interactions(session, limit=RECENT),
-        )
 
 
 @dataclass(frozen=True)

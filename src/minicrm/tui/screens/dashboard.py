@@ -12,10 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
+from minicrm.tui.data import DashboardData, load_dashboard
 from minicrm.tui.screens import CrmScreen
 from minicrm.tui.widgets.bars import StageBars
-from minicrm.tui.widgets.cards import FitTable, day_label, due_label, short_money
-from minicrm.tui.workers import DashboardData, load_dashboard
+from minicrm.tui.widgets.cards import Column, FitTable, late_label, short_money, short_when
 
 
 def contact_row_key(contact_id: int, number: int) -> str:
@@ -27,6 +27,22 @@ def contact_of_row(key: str | None) -> int | None:
     return int(key.split(":", 1)[0]) if key else None
 
 
+# Every column takes the room its panel has, no more: dates and figures are
+# never cut, names and notes share what is left (a short name stays whole
+# beside a long note), and the last text column takes any room to spare.
+
+
+def figure(label: str | Text) -> Column:
+    """A date or a number: as wide as its widest cell, never cut."""
+    return Column(label, fit=True, cut=False)
+
+
+def words(label: str, *, grow: bool = False) -> Column:
+    """A name or a note: as wide as its longest when there is room, cut
+    with an ellipsis when there is not."""
+    return Column(label, fit=True, grow=grow)
+
+
 def deal_and_who(deal) -> Text:
     """The deal's title, then whom it is with (the contact, else the company)
     dimmed: one cell, so a narrow panel gives the title the room first."""
@@ -35,6 +51,12 @@ def deal_and_who(deal) -> Text:
     if who and who != deal.title:  # a first deal is titled with its contact's name
         cell.append(f" · {who}", style="dim")
     return cell
+
+
+def counted(shown: int, total: int, what: str) -> str:
+    """A panel's count: "60 overdue", or "showing 50 of 60 overdue" when
+    the list holds only the first few."""
+    return f"{total} {what}" if shown >= total else f"showing {shown} of {total} {what}"
 
 
 class DashboardScreen(CrmScreen):
@@ -55,6 +77,7 @@ class DashboardScreen(CrmScreen):
     DashboardScreen #touch { height: 2fr; }
     DashboardScreen #funnel-panel { height: auto; padding: 0 1; background: $surface; }
     DashboardScreen .empty { color: $text-muted; text-style: italic; }
+    DashboardScreen FitTable { scrollbar-size-vertical: 1; }
     """
 
     @dataclass
@@ -72,25 +95,28 @@ class DashboardScreen(CrmScreen):
         with Horizontal(id="dashboard"):
             with Vertical(id="dashboard-left"):
                 yield self._table(
-                    "due", "Follow-ups due", [("When", 16), ("Contact", None), ("Note", None)],
+                    "due", "Follow-ups due",
+                    [figure("When"), words("Contact"), words("Note", grow=True)],
                     "nothing due today",
                 )  # fmt: skip
                 yield self._table(
-                    "touch", "Get in touch", [("Contact", None), ("Quiet", 9), ("Every", 5)],
+                    "touch", "Get in touch",
+                    [words("Contact", grow=True), figure("Quiet"), figure("Every")],
                     "no one waiting",
                 )  # fmt: skip
                 yield self._table(
-                    "recent", "Recent activity", [("When", 16), ("Contact", None), ("What", None)],
+                    "recent", "Recent activity",
+                    [figure("When"), words("Contact"), words("What", grow=True)],
                     "nothing logged yet",
                 )  # fmt: skip
             with Vertical(id="dashboard-right"):
                 with Vertical(id="funnel-panel", classes="panel") as funnel:
                     funnel.border_title = "Funnel"
                     yield StageBars(id="funnel")
-                score, value = FitTable.number("Score"), FitTable.number("Value")
+                value, score = FitTable.number("Value"), FitTable.number("Score")
                 yield self._table(
                     "deals", "Top open deals",
-                    [("Deal · contact", None), (value, 6), (score, 5)],
+                    [words("Deal · contact", grow=True), figure(value), figure(score)],
                     "no open deals",
                 )  # fmt: skip
         yield Footer()
@@ -126,7 +152,7 @@ class DashboardScreen(CrmScreen):
     def _fill_due(self, data: DashboardData, now: datetime) -> None:
         rows = []
         for number, f in enumerate([*data.overdue, *data.today]):
-            when = Text(due_label(f.due_at, now, data.zone))
+            when = Text(late_label(f.due_at, now, data.zone))
             if f.due_at < now:
                 when.stylize("bold red")
             rows.append(
@@ -136,7 +162,10 @@ class DashboardScreen(CrmScreen):
                 )
             )
         table = self.query_one("#due", FitTable)
-        table.border_subtitle = f"{len(data.overdue)} overdue · {len(data.today)} today"
+        table.border_subtitle = " · ".join(
+            (counted(len(data.overdue), data.overdue_total, "overdue"),
+             counted(len(data.today), data.today_total, "today"))
+        )  # fmt: skip
         table.show(rows)
 
     def _fill_touch(self, data: DashboardData, now: datetime) -> None:
@@ -147,7 +176,7 @@ class DashboardScreen(CrmScreen):
             cells = [Text(t.contact_name), Text(quiet), Text(f"{t.every_days}d")]
             rows.append((contact_row_key(t.contact_id, number), cells))
         table = self.query_one("#touch", FitTable)
-        table.border_subtitle = f"{data.touch_total} due"
+        table.border_subtitle = counted(len(data.get_in_touch), data.touch_total, "due")
         table.show(rows)
 
     def _fill_recent(self, data: DashboardData, now: datetime) -> None:
@@ -158,7 +187,7 @@ class DashboardScreen(CrmScreen):
                 what.append(f" {short_money(i.amount_cents)}")
             if i.summary:
                 what.append(f" {i.summary}")
-            when = Text(day_label(i.at, now, data.zone))
+            when = Text(short_when(i.at, now, data.zone))
             rows.append((contact_row_key(i.contact_id, number), [when, Text(i.contact_name), what]))
         self.query_one("#recent", FitTable).show(rows)
 
