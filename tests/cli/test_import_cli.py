@@ -180,7 +180,6 @@ def test_nothing_to_do_is_a_usage_error(cli, tmp_path):
 
 
 def test_vcard_files_go_through_the_same_pipeline(cli, tmp_path):
-    pytest.importorskip("minicrm.services.transfer.vcard")
     card = (
         "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann Lee\r\nN:Lee;Ann;;;\r\n"
         "EMAIL:ann@example.com\r\nTEL:+1 415 555 0101\r\nORG:Acme\r\n"
@@ -195,11 +194,21 @@ def test_vcard_files_go_through_the_same_pipeline(cli, tmp_path):
     assert "1 skipped (duplicates)" in again.stderr
 
 
-def test_an_unparsable_vcard_is_one_line(cli, tmp_path):
-    pytest.importorskip("minicrm.services.transfer.vcard")
+def test_an_unparsable_vcard_is_one_line_of_the_rejection_list(cli, tmp_path):
     result = cli("import", write(tmp_path, "BEGIN:VCARD\nVERSION:3.0\nFN:A\n", "bad.vcf"))
-    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[1:] == [
+        "  line 1: card 1 (line 1) is not closed: END:VCARD is missing"
+    ]
     no_traceback(result)
+
+
+def test_the_readable_cards_of_a_file_with_a_broken_one_import_with_skip_invalid(cli, tmp_path):
+    text = "BEGIN:VCARD\nFN:Ann\nEND:VCARD\nBEGIN:VCARD\nFN:Broken\nBEGIN:VCARD\nFN:Bo\nEND:VCARD\n"
+    result = cli("import", write(tmp_path, text, "mixed.vcf"), "--skip-invalid")
+    assert result.exit_code == 0, result.stderr
+    assert "2 created" in result.stderr and "1 rejected" in result.stderr
+    assert [c["name"] for c in cli.json("list")] == ["Ann", "Bo"]
 
 
 @pytest.mark.sqlite_only("restores into a second database file")

@@ -41,6 +41,15 @@ def import_(
             "Repeatable.",
         ),
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            metavar="NAME",
+            help="The file's text encoding, when it is not UTF-8, UTF-16 or Windows cp1252 "
+            "(e.g. shift_jis, cp1251, iso-8859-2).",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would happen; write nothing.")
     ] = False,
@@ -75,21 +84,33 @@ def import_(
     elif undo is not None:
         _undo(ctx, undo, force, json_)
     else:
-        _import(ctx, files, format_, map_ or [], dry_run, skip_invalid, on_duplicate, json_)
+        from minicrm.services.transfer.files import ImportOptions
+
+        options = ImportOptions(
+            format=format_,
+            mapping=map_ or [],
+            on_duplicate=on_duplicate.strip().lower(),
+            skip_invalid=skip_invalid,
+            dry_run=dry_run,
+            encoding=encoding,
+        )
+        _import(ctx, files, options, json_)
 
 
-def _import(ctx, files, format_, mapping, dry_run, skip_invalid, on_duplicate, json_) -> None:
+def _import(ctx, files, options, json_) -> None:
     from minicrm.commands import _output as out
     from minicrm.errors import UserError
-    from minicrm.services.transfer.files import ImportOptions, import_file
+    from minicrm.services.transfer.files import import_file
     from minicrm.services.transfer.importing import ImportRejected
     from minicrm.services.transfer.maven import import_maven, maven_files
 
     paths = [Path(f).expanduser() for f in files]
     maven = maven_files(paths)
     if maven is not None:
-        if dry_run or mapping or format_:
-            raise UserError("--dry-run, --map and --format do not apply to the Maven CRM files")
+        if options.dry_run or options.mapping or options.format or options.encoding:
+            raise UserError(
+                "--dry-run, --map, --format and --encoding do not apply to the Maven CRM files"
+            )
         with unit_of_work(ctx) as session:
             report = import_maven(session, maven)
         if json_:
@@ -104,13 +125,6 @@ def _import(ctx, files, format_, mapping, dry_run, skip_invalid, on_duplicate, j
         raise UserError("give one FILE (several only as the four Maven CRM files)")
     file = files[0]
 
-    options = ImportOptions(
-        format=format_,
-        mapping=mapping,
-        on_duplicate=on_duplicate.strip().lower(),
-        skip_invalid=skip_invalid,
-        dry_run=dry_run,
-    )
     bar = _ProgressBar() if sys.stderr.isatty() and not json_ else None
     try:
         with unit_of_work(ctx) as session:
@@ -120,7 +134,7 @@ def _import(ctx, files, format_, mapping, dry_run, skip_invalid, on_duplicate, j
             bar.stop()
         if json_:
             out.print_json(exc.report.to_json())
-        elif dry_run:
+        elif options.dry_run:
             _print_actions(exc.report)
         _print_rejected(exc)
         raise typer.Exit(2) from None
@@ -130,11 +144,11 @@ def _import(ctx, files, format_, mapping, dry_run, skip_invalid, on_duplicate, j
     if json_:
         out.print_json(report.to_json())
         return
-    if dry_run:
+    if options.dry_run:
         _print_actions(report)
     for note in report.notes:
         out.info(f"crm: note: {out.one_line(note)}")
-    if not dry_run:  # a dry run listed them on stdout already
+    if not options.dry_run:  # a dry run listed them on stdout already
         for line, why in report.skipped[:SKIPPED_SHOWN]:
             out.info(f"crm: skipped {_where(line)}{why}")
         if len(report.skipped) > SKIPPED_SHOWN:

@@ -20,8 +20,9 @@ from datetime import tzinfo
 from typing import Any
 
 from minicrm.errors import UserError
-from minicrm.services.transfer.dates import DateEvidence, parse_date
+from minicrm.services.transfer.dates import DateEvidence, parse_date, read_birthday
 from minicrm.services.transfer.headers import (
+    BIRTHDAY,
     DATE_FIELDS,
     EMAILS,
     FAMILY,
@@ -31,14 +32,23 @@ from minicrm.services.transfer.headers import (
     PHONES,
     TEXT_FIELDS,
     field_of,
+    is_localised,
     plan_columns,
+    recognise,
 )
 
 SNIFF_BYTES = 32 * 1024
+BIRTHDAYS = (BIRTHDAY, "extra.birthday")  # read as a calendar date, however mapped
 GUESSED_NAME = "_guessed_name"  # in a row's fields when its name stands in for a missing one
 _NOT_TEXT = {chr(c) for c in range(32)} - {"\t", "\n", "\r", "\f"}
 _FORMULA_STARTS = frozenset("=+-@\t\r")
 _TAG_SEPARATORS = re.compile(r"\s*(?::::|[,;])\s*")
+# Google Contacts joins the values of one cell (two emails under E-mail 1) with this.
+MULTI_VALUE = " ::: "
+HEADER_SEARCH_ROWS = 20  # how far down a preamble (LinkedIn's "Notes:") may push the header
+# Google's own groups: every contact is in myContacts, so it says nothing.
+_SYSTEM_GROUPS = frozenset({"mycontacts", "my contacts"})
+_STARRED = "starred"
 
 
 @dataclass
@@ -64,6 +74,7 @@ class CsvLayout:
     ignored: list[str]  # headers of the columns nothing reads
     joined: set[str] = field(default_factory=set)  # fields --map gave several columns
     notes: list[str] = field(default_factory=list)
+    header_line: int = 1  # a preamble above the header pushes it down
 
 
 # ------------------------------------------------------------------ decoding
@@ -74,10 +85,13 @@ _BOMS = (
 )  # fmt: skip
 
 
-def decode(data: bytes, name: str) -> tuple[str, str | None]:
-    """The text of a file, and a warning when it had to be read as cp1252."""
+def decode(data: bytes, name: str, *, encoding: str | None = None) -> tuple[str, str | None]:
+    """The text of a file, and a warning when it had to be read as cp1252.
+    `encoding` (the user's --encoding) overrides every guess."""
     if not data.strip():
         raise UserError(f"{name} is empty")
+    if encoding:
+        return _decode_as(data, name, encoding), None
     warning = None
     encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), None)
     if encoding:
@@ -86,9 +100,13 @@ def decode(data: bytes, name: str) -> tuple[str, str | None]:
         except UnicodeDecodeError as exc:
             raise UserError(f"{name} starts like {encoding} text but is not: {exc}") from exc
     elif b"\x00" in data:
-        raise UserError(
-            f"{name} looks like a binary file, not text (UTF-16 text needs a byte-order mark)"
-        )
+        encoding = _utf16_without_bom(data)
+        if encoding is None:
+            raise UserError(f"{name} looks like a binary file, not text")
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{name} looks like a binary file, not text") from exc
     else:
         try:
             text = data.decode("utf-8")
@@ -97,7 +115,8 @@ def decode(data: bytes, name: str) -> tuple[str, str | None]:
                 text = data.decode("cp1252")
             except UnicodeDecodeError as exc:
                 raise UserError(
-                    f"{name} is neither UTF-8 nor cp1252 text; save it as UTF-8"
+                    f"{name} is neither UTF-8 nor cp1252 text; name its encoding with "
+                    "--encoding (e.g. shift_jis, cp1251) or save it as UTF-8"
                 ) from exc
             warning = f"{name} is not UTF-8; read it as Windows cp1252 (check accented letters)"
     sample = text[:SNIFF_BYTES]
@@ -106,6 +125,32 @@ def decode(data: bytes, name: str) -> tuple[str, str | None]:
     if not text.strip():
         raise UserError(f"{name} is empty")
     return text, warning
+
+
+def _decode_as(data: bytes, name: str, encoding: str) -> str:
+    import codecs
+
+    try:
+        codec = codecs.lookup(encoding.strip())
+    except LookupError:
+        raise UserError(f"unknown encoding {encoding!r}; e.g. utf-8, cp1252, shift_jis") from None
+    try:
+        text = data.decode(codec.name)
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{name} is not {encoding} text: {exc.reason} at byte {exc.start}") from exc
+    return text.removeprefix("\ufeff")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 whose writer left out the byte-order mark (Apple's Address
+    Book does): Latin text then has a NUL in every other byte."""
+    sample = data[:4096]
+    even, odd = sample[0::2], sample[1::2]
+    if even.count(0) > len(even) * 0.4 and odd.count(0) < len(odd) * 0.05:
+        return "utf-16-be"
+    if odd.count(0) > len(odd) * 0.4 and even.count(0) < len(even) * 0.05:
+        return "utf-16-le"
+    return None
 
 
 # ----------------------------------------------------------------------- CSV
@@ -139,9 +184,40 @@ def csv_records(text: str, delimiter: str, name: str) -> Iterator[tuple[int, lis
         raise UserError(f"cannot read {name} at line {reader.line_num}: {exc}") from exc
 
 
+def find_header(text: str, name: str, mapping: list[tuple[str, str]]) -> tuple[str, int, list[str]]:
+    """(delimiter, line, cells) of the header: the first of the top rows
+    with a column we know (or one --map names), under the delimiter that
+    finds the most such columns; else the first line, as it is. Exports
+    such as LinkedIn's put a few lines of notes above the header."""
+    sniffed = sniff_delimiter(text)
+    mapped = {column.strip().casefold() for column, _target in mapping}
+    best = None
+    for delimiter in dict.fromkeys((sniffed, ",", ";", "\t", "|")):
+        found = _first_known_row(text, delimiter, name, mapped)
+        if found and (best is None or found[0] > best[0]):
+            best = (found[0], delimiter, found[1], found[2])
+    if best is None:
+        header = next((cells for _line, cells in csv_records(text, sniffed, name)), [])
+        return sniffed, 1, header
+    return best[1], best[2], best[3]
+
+
+def _first_known_row(text, delimiter, name, mapped) -> tuple[int, int, list[str]] | None:
+    """(known columns, line, cells) of the first top row with any."""
+    try:
+        for position, (line, cells) in enumerate(csv_records(text, delimiter, name)):
+            if position >= HEADER_SEARCH_ROWS:
+                break
+            known = sum(recognise(c) is not None or c.strip().casefold() in mapped for c in cells)
+            if known:
+                return known, line, cells
+    except UserError:  # a stray quote under a wrong delimiter: not this one
+        return None
+    return None
+
+
 def layout_csv(text: str, name: str, mapping: list[tuple[str, str]]) -> CsvLayout:
-    delimiter = sniff_delimiter(text)
-    header = next((cells for _line, cells in csv_records(text, delimiter, name)), [])
+    delimiter, header_line, header = find_header(text, name, mapping)
     if not any(h.strip() for h in header):
         raise UserError(f"{name} has no header line; the first line must name the columns")
     columns = plan_columns(header, mapping)
@@ -157,7 +233,14 @@ def layout_csv(text: str, name: str, mapping: list[tuple[str, str]]) -> CsvLayou
         raise UserError(f"no column of {name} gives a name; add --map COLUMN=name")
     mapped = [target for _column, target in mapping]
     joined = {target for target in mapped if mapped.count(target) > 1 and target in TEXT_FIELDS}
-    return CsvLayout(delimiter, len(header), columns, ignored, joined)
+    layout = CsvLayout(delimiter, len(header), columns, ignored, joined, header_line=header_line)
+    if header_line > 1:
+        skipped = header_line - 1
+        layout.notes.append(
+            f"skipped {skipped} line{'s' if skipped > 1 else ''} above the header "
+            f"(line {header_line}), as exports such as LinkedIn's write notes there"
+        )
+    return layout
 
 
 def read_csv(
@@ -165,10 +248,11 @@ def read_csv(
 ) -> tuple[CsvLayout, Iterator[SourceRow]]:
     """The layout (with notes on how dates were read) and the rows, lazily."""
     layout = layout_csv(text, name, mapping)
-    date_columns = [(i, h) for i, h, f in layout.columns if f in DATE_FIELDS]
+    date_columns = [(i, h) for i, h, f in layout.columns if f in (*DATE_FIELDS, *BIRTHDAYS)]
     orders = {}
     if date_columns:  # a first pass over the dates alone: their order is decided per file
-        evidence = {i: DateEvidence() for i, _h in date_columns}
+        day_first = any(is_localised(h) for _i, h, _f in layout.columns)
+        evidence = {i: DateEvidence(day_first=day_first) for i, _h in date_columns}
         for _line, cells in _data_records(text, layout, name):
             for index, seen in evidence.items():
                 if index < len(cells):
@@ -183,10 +267,8 @@ def read_csv(
 
 
 def _data_records(text: str, layout: CsvLayout, name: str) -> Iterator[tuple[int, list[str]]]:
-    records = csv_records(text, layout.delimiter, name)
-    next(records, None)  # the header
-    for line, cells in records:
-        if any(cells) and any(map(str.strip, cells)):
+    for line, cells in csv_records(text, layout.delimiter, name):
+        if line > layout.header_line and any(cells) and any(map(str.strip, cells)):
             yield line, cells
 
 
@@ -213,6 +295,7 @@ class _RowBuilder:
         self.multiples = [(r, ix) for r, ix in by_role.items() if r in TEXT_FIELDS
                           and len(ix) > 1 and r not in ("email", "phone")]  # fmt: skip
         self.parts = [by_role[r][0] for r in (GIVEN, MIDDLE, FAMILY) if r in by_role]
+        self.part_of = {r: by_role[r][0] for r in (GIVEN, MIDDLE, FAMILY) if r in by_role}
         self.emails = sorted(by_role.get(EMAILS, []) + by_role.get("email", []))
         self.phones = sorted(by_role.get(PHONES, []) + by_role.get("phone", []))
         self.tags = by_role.get("tags", [])
@@ -226,8 +309,12 @@ class _RowBuilder:
         ]
         self.json_extra = by_role.get(JSON_EXTRA, [])
         self.extras = [
-            (i, r[6:]) for r, ix in by_role.items() if r.startswith("extra.") for i in ix
+            (i, r[6:])
+            for r, ix in by_role.items()
+            if r.startswith("extra.") and r not in BIRTHDAYS
+            for i in ix
         ]
+        self.birthdays = [(i, orders[i]) for r in BIRTHDAYS for i in by_role.get(r, [])]
         self.dates = [
             (i, r, orders[i]) for r, ix in by_role.items() if r in DATE_FIELDS for i in ix
         ]
@@ -245,9 +332,14 @@ class _RowBuilder:
 
     def fill(self, fields: dict[str, Any], cells: list[str]) -> None:
         count = len(cells)
+        extra: dict[str, Any] = {}
         for index, name in self.singles:
             if index < count and (value := cells[index].strip()):
-                fields[name] = _cell(value) if value[0] == "'" else value
+                value = _cell(value) if value[0] == "'" else value
+                if MULTI_VALUE in value and name != "notes":  # Google: several organisations
+                    value, *others = split_values(value)
+                    extra.update({f"{name}_{n}": v for n, v in enumerate(others, start=2)})
+                fields[name] = value
         for name, indexes in self.multiples:
             found = _values(cells, count, indexes)
             if found:  # Home City and Work City: the first; --map a=name --map b=name: both
@@ -257,14 +349,16 @@ class _RowBuilder:
             parts = _values(cells, count, self.parts)
             if parts:
                 fields["name"] = " ".join(parts)
-        extra: dict[str, Any] = {}
+        if self.part_of and "name" in fields:
+            extra.update(self._kept_parts(fields["name"], cells, count))
         for name, indexes, looks_right in self.contact_points:
-            if len(indexes) == 1:  # a lone column is taken as it is
-                index = indexes[0]
-                if index < count and (value := cells[index].strip()):
-                    fields[name] = _cell(value) if value[0] == "'" else value
+            found = _distinct(
+                v for value in _values(cells, count, indexes) for v in split_values(value)
+            )
+            if len(found) == 1 and len(indexes) == 1:  # a lone column is taken as it is,
+                # so a bad value is rejected as `crm add` would reject it
+                fields[name] = found[0]
             else:
-                found = _values(cells, count, indexes)
                 _primary_and_rest(fields, extra, name, found, looks_right, several=True)
         if "name" not in fields:  # as address books do: the email, else the company
             fallback = fields.get("email") or fields.get("company") or fields.get("phone")
@@ -284,11 +378,37 @@ class _RowBuilder:
         for index, name, order in self.dates:
             if index < count and (value := _cell(cells[index])):
                 fields[name] = parse_date(value, order, self.zone, what=name)
+        for index, order in self.birthdays:
+            if index < count and (value := _cell(cells[index])):
+                birthday = read_birthday(value, order)
+                if birthday:
+                    fields.setdefault("extra", {})["birthday"] = birthday
+
+
+    def _kept_parts(self, name: str, cells: list[str], count: int) -> dict[str, str]:
+        """The file's given/middle/family name, when they say what the name
+        alone would not (name_parts.py)."""
+        from minicrm.services.transfer.name_parts import NameParts, kept_parts
+
+        def part(role: str) -> str:
+            index = self.part_of.get(role)
+            return _cell(cells[index]) if index is not None and index < count else ""
+
+        return kept_parts(name, NameParts(part(FAMILY), part(GIVEN), part(MIDDLE)))
 
 
 def _values(cells: list[str], count: int, indexes: list[int]) -> list[str]:
     """The non-empty cells at `indexes`, in order."""
     return [v for v in (_cell(cells[i]) for i in indexes if i < count) if v]
+
+
+def _distinct(values) -> list[str]:
+    """Each value once (Outlook repeats a number under Business and Home),
+    ignoring case and spacing."""
+    seen: dict[str, str] = {}
+    for value in values:
+        seen.setdefault(" ".join(value.casefold().split()), value)
+    return list(seen.values())
 
 
 def _has_digit(value: str) -> bool:
@@ -316,11 +436,29 @@ def _primary_and_rest(fields, extra, name: str, values: list[str], looks_right, 
             extra.setdefault(f"{name}_{position}", value)
 
 
+def split_values(value: str) -> list[str]:
+    """The values of one Google Contacts cell ('a@x.com ::: b@y.com')."""
+    if MULTI_VALUE not in value:
+        return [value]
+    return [part for part in (p.strip() for p in value.split(MULTI_VALUE)) if part]
+
+
 def split_tags(value: str) -> list[str]:
-    """'a, b; c' and Google's '* myContacts ::: Customers' → user labels only
-    (Google's own system groups start with '* ')."""
-    parts = _TAG_SEPARATORS.split(value)
-    return [p for p in (part.strip() for part in parts) if p.lstrip("#") and not p.startswith("*")]
+    """'a, b; c' and Google's '* myContacts ::: * starred ::: Customers' →
+    the user's labels, and `starred` for a starred contact. Google marks its
+    own groups with '* '; they are not labels anyone chose (myContacts holds
+    every contact), so they are dropped, with or without the star."""
+    tags = []
+    for part in _TAG_SEPARATORS.split(value):
+        label = part.strip()
+        system = label.startswith("*")
+        label = label.lstrip("*").strip()
+        folded = label.casefold()
+        if folded == _STARRED:
+            tags.append(_STARRED)
+        elif label.lstrip("#") and not system and folded not in _SYSTEM_GROUPS:
+            tags.append(label)
+    return tags
 
 
 def _json_object(value: str) -> dict[str, Any]:

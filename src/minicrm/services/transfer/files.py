@@ -33,6 +33,7 @@ class ImportOptions:
     on_duplicate: str = "skip"
     skip_invalid: bool = False
     dry_run: bool = False
+    encoding: str | None = None  # the file's, when it is not one we recognise
 
 
 def import_file(
@@ -44,7 +45,12 @@ def import_file(
     progress: Progress | None = None,
 ) -> ImportReport:
     name = path.name
-    text, warning = decode(read_file(path), name)
+    data = read_file(path)
+    if b"BEGIN:VCARD" in data[:4096].upper():
+        from minicrm.services.transfer.vcard import mend_cut_characters
+
+        data = mend_cut_characters(data)
+    text, warning = decode(data, name, encoding=options.encoding)
     fmt = detect_format(path, text, options.format)
     if options.mapping and fmt != "csv":
         raise UserError("--map applies to CSV files only")
@@ -115,8 +121,9 @@ def _vcard_rows(text: str, name: str) -> list[SourceRow]:
     rows = []
     for position, card in enumerate(read_vcards(text, source_name=name), start=1):
         card = dict(card)
-        line = card.pop("line", None) or position
-        rows.append(SourceRow(int(line), card))
+        line = int(card.pop("line", None) or position)
+        error = card.pop("error", None)
+        rows.append(SourceRow(line, {} if error else card, error=error))
     return rows
 
 

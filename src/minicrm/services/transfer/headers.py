@@ -1,15 +1,18 @@
 """Which CSV column is which contact field.
 
-The headers of the common address-book exports (Google Contacts, Outlook,
-Thunderbird, HubSpot) and a plain `name,email,phone` sheet are known
-aliases, matched ignoring case, spaces and underscores; `--map
-COLUMN=field` names the column of a field outright (and then that field
-takes its columns from --map only).
+The headers of the common address-book exports (Google Contacts old and
+2024, Outlook in English, German, French, Spanish and Dutch, Thunderbird,
+LinkedIn, HubSpot) and a plain `name,email,phone` sheet are known aliases,
+matched ignoring case, spaces and underscores; `--map COLUMN=field` names
+the column of a field outright (and then that field takes its columns from
+--map only). The localised Outlook headers are those Outlook writes, as
+Roundcube's csv2vcard maps list them (program/localization/*/csv2vcard.inc).
 """
 
 import re
 
 from minicrm.errors import UserError
+from minicrm.services.transfer.localised_headers import NUMBERED_EMAILS, localised_aliases
 
 TEXT_FIELDS = (
     "name", "email", "phone", "company", "title", "city", "region", "country", "industry",
@@ -30,10 +33,10 @@ def _aliases(field_name: str, *names: str) -> dict[str, str]:
 
 
 # Roles beyond plain fields: parts of a name, several emails/phones, tags.
-GIVEN, MIDDLE, FAMILY, EMAILS, PHONES, JSON_EXTRA = (
-    "_given", "_middle", "_family", "_emails", "_phones", "_json_extra",
+GIVEN, MIDDLE, FAMILY, EMAILS, PHONES, JSON_EXTRA, BIRTHDAY = (
+    "_given", "_middle", "_family", "_emails", "_phones", "_json_extra", "_birthday",
 )  # fmt: skip
-KNOWN_HEADERS: dict[str, str] = {
+ENGLISH_HEADERS: dict[str, str] = {
     **_aliases("name", "name", "full name", "display name", "contact name", "fn"),
     **_aliases(GIVEN, "given name", "first name", "firstname"),
     **_aliases(MIDDLE, "additional name", "middle name"),
@@ -99,10 +102,18 @@ KNOWN_HEADERS: dict[str, str] = {
         "organisation",
         "org",
         "organization 1 - name",
+        "organization name",  # Google Contacts since 2024
         "employer",
     ),
     **_aliases(
-        "title", "title", "job title", "jobtitle", "organization 1 - title", "role", "position"
+        "title",
+        "title",
+        "job title",
+        "jobtitle",
+        "organization 1 - title",
+        "organization title",
+        "role",
+        "position",
     ),
     **_aliases(
         "city",
@@ -154,19 +165,36 @@ KNOWN_HEADERS: dict[str, str] = {
     **_aliases("stage_changed_at", "stage changed at", "stage changed"),
     **_aliases("closed_at", "closed at", "date closed"),
     **_aliases("extra.nickname", "nickname"),
-    **_aliases("extra.birthday", "birthday"),
-    **_aliases("extra.website", "website", "web page", "web page 1", "website 1 - value"),
+    **_aliases(BIRTHDAY, "birthday", "date of birth", "birth date", "birthdate", "dob"),
+    **_aliases("extra.website", "website", "web page", "web page 1", "website 1 - value", "url"),
+    **_aliases(
+        "extra.department",
+        "department",
+        "organization department",  # Google Contacts since 2024
+        "organization 1 - department",
+    ),
+    **_aliases("extra.connected_on", "connected on"),  # LinkedIn's Connections.csv
     **_aliases(JSON_EXTRA, "extra"),
     # Our own CSV export's bookkeeping columns: known, deliberately not imported.
     **_aliases("ignore", "id", "score", "updated at"),
 }
+_LOCALISED = localised_aliases()
+KNOWN_HEADERS = {**_LOCALISED, **ENGLISH_HEADERS}  # English wins where a word is both
 _NUMBERED = (
     (re.compile(r"^e-?mail \d+ - value$"), EMAILS),
     (re.compile(r"^e-?mail \d+ address$"), EMAILS),
     (re.compile(r"^phone \d+ - value$"), PHONES),
+    *((re.compile(pattern), EMAILS) for pattern in NUMBERED_EMAILS),
 )
 # "Title" is Outlook's name prefix (Mr., Dr.) when a file also has "Job Title".
 WEAK_TITLE = "title"
+
+
+def is_localised(header: str) -> bool:
+    """Whether only a German, French, Spanish or Dutch export writes
+    `header` (so its dates put the day first)."""
+    key = header_key(header)
+    return key in _LOCALISED and key not in ENGLISH_HEADERS
 
 
 def recognise(header: str) -> str | None:
@@ -223,6 +251,6 @@ def plan_columns(header: list[str], mapping: list[tuple[str, str]]) -> list[tupl
 def field_of(role: str) -> str:
     """The contact field a role fills, so --map name=… also displaces the
     given/family columns and --map x=email displaces every email column."""
-    return {GIVEN: "name", MIDDLE: "name", FAMILY: "name", EMAILS: "email", PHONES: "phone"}.get(
-        role, role
-    )
+    fields = {GIVEN: "name", MIDDLE: "name", FAMILY: "name", EMAILS: "email", PHONES: "phone",
+              BIRTHDAY: "extra.birthday"}  # fmt: skip
+    return fields.get(role, role)

@@ -232,7 +232,7 @@ class _RowChecker:
     def plan(self, row: SourceRow) -> Planned:
         if row.error:
             raise ValueError(row.error)
-        fields = row.fields
+        fields = _exchange_addresses_aside(row.fields)
         if fields.get("extra"):
             fields = _settle_primary(_settle_primary(fields, "email", "@"), "phone", "digit")
         raw = {
@@ -265,6 +265,31 @@ class _RowChecker:
         if values["stage"] == self.first_stage:
             entered = created  # in the first stage since it was created
         return Planned(row.line, values, given, tags, extra, created, entered, stage_at)
+
+
+def _exchange_addresses_aside(fields: dict) -> dict:
+    """Outlook writes an Exchange user's X.500 name (/o=ExchangeLabs/ou=…/
+    cn=…) where an email belongs. It is no email, but it names the person
+    in that Exchange, so it is kept as extra.exchange_dn and the row goes on
+    with its other addresses."""
+    extra = fields.get("extra") or {}
+    keys = [k for k in extra if k.startswith("email_") and _is_exchange_dn(extra[k])]
+    if not (_is_exchange_dn(fields.get("email")) or keys):
+        return fields
+    fields, extra = dict(fields), dict(extra)
+    names = [fields.pop("email")] if _is_exchange_dn(fields.get("email")) else []
+    names += [extra.pop(k) for k in keys]
+    extra.setdefault("exchange_dn", "\n".join(names))
+    if not fields.get("email"):  # the next address steps up
+        numbered = sorted((int(k[6:]), k) for k in extra if k[:6] == "email_" and k[6:].isdigit())
+        if numbered:
+            fields["email"] = extra.pop(numbered[0][1])
+    fields["extra"] = extra
+    return fields
+
+
+def _is_exchange_dn(value: Any) -> bool:
+    return isinstance(value, str) and value.lstrip()[:3].casefold() == "/o="
 
 
 def _settle_primary(fields: dict, name: str, mark: str) -> dict:

@@ -8,9 +8,11 @@ with CR CR LF, Apple and BlackBerry leave base64 photos unterminated. Each
 logical line is then parsed by vobject (name, group, parameters, value).
 Photos, keys and sounds are skipped unread, since minicrm keeps none of them.
 
-A line vobject cannot parse is skipped when the card still says who it is;
-a card with nothing readable, a card without END:VCARD, or text outside any
-card is refused with a UserError naming the card, its line and the reason.
+A line vobject cannot parse is skipped when the card still says who it is.
+A card with nothing readable, a card without END:VCARD, or text between
+cards is one entry with an `error` (the import lists it as a rejected row
+by its line), never the whole file lost; a file that does not start as a
+vCard is refused whole with a UserError.
 """
 
 import quopri
@@ -41,6 +43,7 @@ class _Card:
     number: int  # 1-based position in the file
     line: int  # line of its BEGIN:VCARD
     lines: list[tuple[int, str]] = field(default_factory=list)
+    error: str | None = None  # why it cannot be read at all
 
 
 @dataclass
@@ -61,6 +64,25 @@ class _Property:
 
 # ------------------------------------------------------------------ reading
 
+# The start of a UTF-8 character cut by a fold (RFC 6350 lets a line break
+# "in the middle of a UTF-8 multi-octet sequence"): its lead byte and any
+# continuation bytes before the break, with continuation bytes after it.
+_CUT_CHARACTER = re.compile(rb"([\xc2-\xf4][\x80-\xbf]{0,2})(\r?\n[ \t])(?=[\x80-\xbf])")
+
+
+def mend_cut_characters(data: bytes) -> bytes:
+    """Move the first bytes of a character cut by a fold to after the fold,
+    so every physical line decodes as UTF-8. Unfolding removes the break
+    either way, so the unfolded text is the same bytes, and line numbers
+    stay as they are."""
+    if b"\n " not in data and b"\n\t" not in data:
+        return data
+    for _cut in range(3):  # a 4-byte character folded after each byte needs three passes
+        data, moved = _CUT_CHARACTER.subn(rb"\2\1", data)
+        if not moved:
+            break
+    return data
+
 
 def read_vcards(text: str, *, source_name: str = "") -> list[dict[str, Any]]:
     """One dict per card, in file order.
@@ -72,12 +94,22 @@ def read_vcards(text: str, *, source_name: str = "") -> list[dict[str, Any]]:
     each of email, phone, company, title, city, region, country, notes only
     when the card has it, so updating a contact never blanks a field the
     card did not mention. Values are as written: validation is the caller's.
+    A card that cannot be read is {"line", "card", "error"}.
     """
     where = f"{source_name}: " if source_name else ""
     cards = _split_cards(text, where)
     if not cards:
         raise UserError(f"{where}no vCard found (a vCard file starts with BEGIN:VCARD)")
-    return [_read_card(card, where) for card in cards]
+    return [_read_or_refuse(card) for card in cards]
+
+
+def _read_or_refuse(card: _Card) -> dict[str, Any]:
+    if card.error is None:
+        try:
+            return _read_card(card)
+        except UserError as exc:
+            card.error = exc.message
+    return {"line": card.line, "card": card.number, "error": card.error}
 
 
 def _split_cards(text: str, where: str) -> list[_Card]:
@@ -86,18 +118,27 @@ def _split_cards(text: str, where: str) -> list[_Card]:
     cards: list[_Card] = []
     current: _Card | None = None
     depth = 0
+    stray: _Card | None = None  # text between cards, reported once per stretch
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r")
         if current is None:
             if _BEGIN.fullmatch(line):
-                current, depth = _Card(len(cards) + 1, number), 1
-            elif line.strip():
+                current, depth, stray = _Card(_count(cards) + 1, number), 1, None
+            elif line.strip() and not cards:
                 raise UserError(
                     f"{where}line {number}: expected BEGIN:VCARD, found {line.strip()[:40]!r}"
                 )
+            elif line.strip() and stray is None:
+                stray = _Card(0, number, error=f"text between cards, "
+                              f"expected BEGIN:VCARD, found {line.strip()[:40]!r}")  # fmt: skip
+                cards.append(stray)
             continue
-        if _BEGIN.fullmatch(line):  # a nested card (vCard 2.1 AGENT): skipped
-            depth += 1
+        if _BEGIN.fullmatch(line):
+            if depth == 1 and not _opens_agent(current):  # END:VCARD was missing
+                cards.append(_unclosed(current))
+                current = _Card(_count(cards) + 1, number)
+                continue
+            depth += 1  # a nested card (vCard 2.1 AGENT): skipped
         elif _END.fullmatch(line):
             depth -= 1
             if depth == 0:
@@ -106,11 +147,30 @@ def _split_cards(text: str, where: str) -> list[_Card]:
         elif depth == 1:
             current.lines.append((number, line))
     if current is not None:
-        raise UserError(
-            f"{where}card {current.number} (line {current.line}) is not closed: "
-            "END:VCARD is missing"
-        )
+        cards.append(_unclosed(current))
     return cards
+
+
+def _count(cards: list[_Card]) -> int:
+    return sum(card.number > 0 for card in cards)
+
+
+def _opens_agent(card: _Card) -> bool:
+    """Whether the card's last line is a vCard 2.1 `AGENT:` whose value is
+    the nested card that follows."""
+    if not card.lines:
+        return False
+    name, colon, value = card.lines[-1][1].partition(":")
+    return (
+        bool(colon)
+        and not value.strip()
+        and name.split(";")[0].rpartition(".")[2].upper() == "AGENT"
+    )
+
+
+def _unclosed(card: _Card) -> _Card:
+    card.error = f"card {card.number} (line {card.line}) is not closed: END:VCARD is missing"
+    return card
 
 
 def _logical_lines(lines: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
@@ -121,7 +181,8 @@ def _logical_lines(lines: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
     start = 0
     soft_break = False
     for number, line in lines:
-        if current is not None and line.strip() and (soft_break or line[:1] in (" ", "\t")):
+        folded = line[:1] in (" ", "\t")  # even " " alone: a fold whose rest is empty
+        if current is not None and (folded or (soft_break and line.strip())):
             current = current[:-1] + line if soft_break else current + line[1:]
         else:
             if current is not None:
@@ -136,10 +197,10 @@ def _is_qp(line: str) -> bool:
     return "QUOTED-PRINTABLE" in line.partition(":")[0].upper()
 
 
-def _read_card(card: _Card, where: str) -> dict[str, Any]:
+def _read_card(card: _Card) -> dict[str, Any]:
     from vobject.base import VObjectError, parseLine
 
-    here = f"{where}card {card.number} (line {card.line})"
+    here = f"card {card.number} (line {card.line})"
     props: dict[str, list[_Property]] = {}
     unreadable: list[tuple[int, str]] = []
     for number, text in _logical_lines(card.lines):
@@ -270,9 +331,10 @@ def _contact(props: dict[str, list[_Property]]) -> dict[str, Any]:
     tags = _distinct(
         tag.strip() for p in props.get("CATEGORIES", []) for tag in _text(p.value).split(",")
     )
-    birthday = (texts("BDAY") or [""])[0]
-    if re.fullmatch(r"\d{8}", birthday):  # vCard 2.1 basic format: 19800321
-        birthday = f"{birthday[:4]}-{birthday[4:6]}-{birthday[6:]}"
+    from minicrm.services.transfer.dates import read_birthday
+
+    # 19800321 (2.1), 1970-03-10, 19700310T000000Z, --0310 (no year): the calendar date
+    birthday = read_birthday((texts("BDAY") or [""])[0]) or ""
     extra.update(
         birthday=birthday,
         nickname=(texts("NICKNAME") or [""])[0],
@@ -283,6 +345,10 @@ def _contact(props: dict[str, list[_Property]]) -> dict[str, Any]:
     )
     for key, values in (("email", emails), ("phone", phones), ("url", urls)):
         extra.update({f"{key}_{n}": value for n, value in enumerate(values[1:], start=2)})
+    if "N" in props and name:
+        from minicrm.services.transfer.name_parts import kept_parts
+
+        extra.update(kept_parts(name, _n_parts(props)))
     present = {key: value for key, value in fields.items() if value}
     return {
         "name": name,
@@ -317,6 +383,14 @@ def _address(prop: _Property, extra: dict[str, str]) -> dict[str, str | None]:
 def _name_from_n(props: dict[str, list[_Property]]) -> str:
     if "N" not in props:
         return ""
-    parts = [part.replace(",", " ") for part in _split(props["N"][0].value, ";")] + [""] * 5
-    family, given, additional, prefix, suffix = parts[:5]
+    family, given, additional, prefix, suffix = _n_parts(props).as_tuple()
     return " ".join(" ".join((prefix, given, additional, family, suffix)).split())
+
+
+def _n_parts(props: dict[str, list[_Property]]):
+    """N's family;given;additional;prefix;suffix (several values of a part
+    joined by spaces)."""
+    from minicrm.services.transfer.name_parts import NameParts
+
+    parts = [part.replace(",", " ") for part in _split(props["N"][0].value, ";")] + [""] * 5
+    return NameParts(*(" ".join(_clean(part).split()) for part in parts[:5]))

@@ -8,6 +8,7 @@ from io import StringIO
 from typing import TYPE_CHECKING, TextIO
 
 from minicrm.errors import UserError
+from minicrm.services.transfer.name_parts import parts_for_export
 from minicrm.services.transfer.vcard import E164_PHONE, PRODID, VERSIONS
 
 if TYPE_CHECKING:
@@ -49,12 +50,11 @@ def _card_lines(contact: "ContactRead", version: str) -> Iterator[str]:
 
     v4 = version == "4.0"
     extra = {key: str(value) for key, value in contact.extra.items() if value not in (None, "")}
-    words = contact.name.split()
-    family, given = (words[-1], " ".join(words[:-1])) if len(words) > 1 else ("", contact.name)
+    parts = parts_for_export(contact.name, extra).as_tuple()
     yield from ("BEGIN:VCARD", f"VERSION:{version}", f"PRODID:{PRODID}")
     yield f"UID:contact-{contact.id}@minicrm"
     yield f"FN:{escape(contact.name)}"
-    yield f"N:{escape(family)};{escape(given)};;;"
+    yield "N:" + ";".join(escape(part) for part in parts)
     department = extra.get("department")
     if contact.company or department:
         org = [contact.company or "", *([department] if department else [])]
@@ -81,13 +81,30 @@ def _card_lines(contact: "ContactRead", version: str) -> Iterator[str]:
         yield f"NOTE:{escape(contact.notes)}"
     if contact.tags:
         yield "CATEGORIES:" + ",".join(escape(tag) for tag in contact.tags)
-    for name, key in (("BDAY", "birthday"), ("NICKNAME", "nickname")):
-        if extra.get(key):
-            yield f"{name}:{escape(extra[key])}"
+    if extra.get("birthday"):
+        yield _birthday(extra["birthday"], v4)
+    if extra.get("nickname"):
+        yield f"NICKNAME:{escape(extra['nickname'])}"
     for url in _numbered(None, extra, "url"):
         yield "URL:" + " ".join(url.split())  # a URI: no text escaping
     yield "REV:" + contact.updated_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     yield "END:VCARD"
+
+
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_NO_YEAR_DAY = re.compile(r"--(\d{2})-(\d{2})")
+
+
+def _birthday(value: str, v4: bool) -> str:
+    """BDAY as each version writes a date: 4.0 19800310 and --0310 (no
+    year), 3.0 1980-03-10 and --03-10; anything else is text (4.0 says so)."""
+    from vobject.base import backslashEscape as escape
+
+    if match := _ISO_DAY.fullmatch(value):
+        return f"BDAY:{''.join(match.groups())}" if v4 else f"BDAY:{value}"
+    if match := _NO_YEAR_DAY.fullmatch(value):
+        return f"BDAY:--{''.join(match.groups())}" if v4 else f"BDAY:{value}"
+    return f"BDAY;VALUE=text:{escape(value)}" if v4 else f"BDAY:{escape(value)}"
 
 
 def _numbered(first: str | None, extra: dict[str, str], key: str) -> list[str]:
