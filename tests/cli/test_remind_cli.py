@@ -223,7 +223,7 @@ def test_smtp_login_uses_the_password_from_the_environment(cli, engine, monkeypa
 def certificate(tmp_path):
     """A self-signed certificate for 127.0.0.1, made with the openssl tool."""
     if shutil.which("openssl") is None:
-        pytest.skip("the openssl tool is not installed")
+        pytest.skip("optional tool missing: openssl")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",

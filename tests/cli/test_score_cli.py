@@ -251,11 +251,6 @@ def test_rules_edit_without_changes_saves_nothing(cli, tmp_path):
     assert cli.table_counts()["setting"] == 0
 
 
-@pytest.mark.skipif(
-    "scoring_rules" not in getattr(importlib.import_module("minicrm.services.records.config"),
-                                   "_VALIDATORS", {}),
-    reason="config.set_setting does not refuse scoring_rules yet",
-)  # fmt: skip
 def test_config_set_points_to_score_rules(cli):
     cli.assert_user_error(cli("config", "set", "scoring_rules", "x"), "crm score rules --load")
 
@@ -264,7 +259,6 @@ def test_config_set_points_to_score_rules(cli):
 
 
 def test_model_history_hands_over_to_the_history_module(shop, monkeypatch):
-    pytest.importorskip("minicrm.commands.score_history")
     from minicrm.commands import score_history
 
     calls = []
@@ -287,7 +281,6 @@ def test_model_history_without_the_module_is_a_user_error(shop, monkeypatch):
 
 
 def test_backtest_is_a_subcommand_not_a_contact(cli):
-    pytest.importorskip("minicrm.commands.score_history")
     result = cli.ok("score", "backtest", "--json")
     assert isinstance(json.loads(result.stdout), dict)
 

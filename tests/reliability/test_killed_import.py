@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 from sqlalchemy import func, select, text
 
 from minicrm.db import make_engine, session_scope
@@ -45,7 +44,6 @@ def contact_count(engine) -> int:
 
 
 def test_killed_imports_land_whole_or_not_at_all(cli, database_url, tmp_path):
-    pytest.importorskip("minicrm.commands.imports")
     source = tmp_path / "big.csv"
     write_csv(source)
     command, env = crm_command(database_url, cli.db_path, "import", str(source))
