@@ -185,10 +185,11 @@ def csv_records(text: str, delimiter: str, name: str) -> Iterator[tuple[int, lis
 
 
 def find_header(text: str, name: str, mapping: list[tuple[str, str]]) -> tuple[str, int, list[str]]:
-    """(delimiter, line, cells) of the header: the first of the top rows
-    with a column we know (or one --map names), under the delimiter that
-    finds the most such columns; else the first line, as it is. Exports
-    such as LinkedIn's put a few lines of notes above the header."""
+    """(delimiter, line, cells) of the header: of the top rows, the first
+    with the most columns we know (or --map names), under the delimiter that
+    finds the most; else the first line, as it is. Exports such as
+    LinkedIn's put a few lines of notes above the header (a note that is
+    one known word, like "Land", names fewer columns than the header)."""
     sniffed = sniff_delimiter(text)
     mapped = {column.strip().casefold() for column, _target in mapping}
     best = None
@@ -203,17 +204,18 @@ def find_header(text: str, name: str, mapping: list[tuple[str, str]]) -> tuple[s
 
 
 def _first_known_row(text, delimiter, name, mapped) -> tuple[int, int, list[str]] | None:
-    """(known columns, line, cells) of the first top row with any."""
+    """(known columns, line, cells) of the first top row with the most."""
+    best = None
     try:
         for position, (line, cells) in enumerate(csv_records(text, delimiter, name)):
             if position >= HEADER_SEARCH_ROWS:
                 break
             known = sum(recognise(c) is not None or c.strip().casefold() in mapped for c in cells)
-            if known:
-                return known, line, cells
+            if known and (best is None or known > best[0]):
+                best = (known, line, cells)
     except UserError:  # a stray quote under a wrong delimiter: not this one
         return None
-    return None
+    return best
 
 
 def layout_csv(text: str, name: str, mapping: list[tuple[str, str]]) -> CsvLayout:
@@ -352,14 +354,18 @@ class _RowBuilder:
         if self.part_of and "name" in fields:
             extra.update(self._kept_parts(fields["name"], cells, count))
         for name, indexes, looks_right in self.contact_points:
+            if len(indexes) == 1:  # the common sheet: one email column, one value
+                index = indexes[0]
+                value = cells[index].strip() if index < count else ""
+                if MULTI_VALUE not in value:
+                    if value:  # a lone value is taken as it is, so a bad one is
+                        # rejected as `crm add` would reject it
+                        fields[name] = _cell(value) if value[0] == "'" else value
+                    continue
             found = _distinct(
                 v for value in _values(cells, count, indexes) for v in split_values(value)
             )
-            if len(found) == 1 and len(indexes) == 1:  # a lone column is taken as it is,
-                # so a bad value is rejected as `crm add` would reject it
-                fields[name] = found[0]
-            else:
-                _primary_and_rest(fields, extra, name, found, looks_right, several=True)
+            _primary_and_rest(fields, extra, name, found, looks_right, several=True)
         if "name" not in fields:  # as address books do: the email, else the company
             fallback = fields.get("email") or fields.get("company") or fields.get("phone")
             if fallback:
@@ -383,7 +389,6 @@ class _RowBuilder:
                 birthday = read_birthday(value, order)
                 if birthday:
                     fields.setdefault("extra", {})["birthday"] = birthday
-
 
     def _kept_parts(self, name: str, cells: list[str], count: int) -> dict[str, str]:
         """The file's given/middle/family name, when they say what the name
@@ -448,6 +453,9 @@ def split_tags(value: str) -> list[str]:
     the user's labels, and `starred` for a starred contact. Google marks its
     own groups with '* '; they are not labels anyone chose (myContacts holds
     every contact), so they are dropped, with or without the star."""
+    if "*" not in value and "ontacts" not in value and "tarred" not in value:
+        parts = (part.strip() for part in _TAG_SEPARATORS.split(value))
+        return [part for part in parts if part.lstrip("#")]  # the common case, quickly
     tags = []
     for part in _TAG_SEPARATORS.split(value):
         label = part.strip()
