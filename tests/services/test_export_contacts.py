@@ -107,6 +107,19 @@ def test_other_cells_are_left_alone(safe):
     assert neutralize_formula(safe) == safe
 
 
+@pytest.mark.parametrize("number", ["-31", "-12.50", "-0.5", "-.5", "-1e3", "-1250"])
+def test_a_negative_number_is_a_number_not_a_formula(number):
+    assert neutralize_formula(number) == number
+    assert csv_cell(float(number) if "." in number else number) == str(
+        float(number) if "." in number else number
+    )
+
+
+@pytest.mark.parametrize("formula", ["-2+3", "-A1", "-1-1", "- 1", "-1,5", "+1", "+34612345678"])
+def test_what_is_not_a_plain_negative_number_stays_guarded(formula):
+    assert neutralize_formula(formula) == "'" + formula
+
+
 def test_csv_cells_join_lists_and_write_objects_as_json():
     assert csv_cell(None) == ""
     assert csv_cell(["vip", "-x"]) == "vip,-x"  # the cell starts with v: safe
@@ -132,8 +145,9 @@ def test_csv_export_parses_back_with_every_starter_neutralised(engine, shop):
     assert [hostile[k] for k in ("name", "title", "notes", "source")] == [
         "'@SUM(A1)", "'-2+3", "'=cmd|' /C calc'!A0", "'+1",
     ]  # fmt: skip
-    for row in rows[1:]:
-        assert not any(cell.startswith(tuple(STARTERS)) for cell in row)
+    for row in rows[1:]:  # only a negative number (a score of -10) may start with -
+        for cell in row:
+            assert not cell.startswith(tuple(STARTERS)) or float(cell) < 0, cell
     assert out.getvalue().endswith("\r\n")
 
 

@@ -315,3 +315,31 @@ def test_segments_count_a_won_deal_without_linked_purchases_once(session):
         unlogged: (460, 3, "2026-07-01T00:00:00+00:00"),
     }
     assert second
+
+
+def test_activity_figures_equal_a_brute_force_count_for_every_number_of_weeks(session):
+    """N = 1 … 104: each cell is the interactions of live contacts with a
+    customer in that ISO week (UTC here), counted in Python."""
+    from datetime import timedelta
+
+    from minicrm.models import EVENT_KINDS  # merges are events, not contact with a customer
+
+    generate_demo(session, contacts=60, seed=5, now=NOW)
+    logged = session.execute(
+        select(Interaction.at, Interaction.owner, Interaction.kind)
+        .join(Contact, Contact.id == Interaction.contact_id)
+        .where(Contact.deleted_at.is_(None), Interaction.kind.not_in(EVENT_KINDS))
+    ).all()
+    this_monday = datetime(NOW.year, NOW.month, NOW.day, tzinfo=UTC) - timedelta(NOW.weekday())
+    for weeks in range(1, 105):
+        report = activity_report(session, weeks=weeks, now=NOW)
+        start = this_monday - timedelta(weeks=weeks - 1)
+        expected: dict[tuple[str, str], list[int]] = {}
+        for at, owner, kind in logged:
+            at = at if at.tzinfo else at.replace(tzinfo=UTC)
+            index = (at - start).days // 7
+            if 0 <= index < weeks:
+                expected.setdefault((owner or "(none)", kind), [0] * weeks)[index] += 1
+        found = {(row.owner, row.kind): list(row.counts) for row in report.rows}
+        assert found == expected, weeks
+        assert len(report.weeks) == weeks and report.start == start

@@ -260,6 +260,17 @@ class ActivityReport:
         return as_json(self)
 
 
+def _week_index(starts: list[datetime], weeks: int):
+    """Which of the `weeks` weeks an interaction falls in, as SQL. One week
+    needs no CASE at all (and a CASE with no WHEN is a syntax error)."""
+    if weeks == 1:
+        return literal_column("0")
+    return case(
+        *[(Interaction.at < starts[i + 1], literal_column(str(i))) for i in range(weeks - 1)],
+        else_=literal_column(str(weeks - 1)),
+    )
+
+
 def activity_report(
     session: Session, *, weeks: int = 8, now: datetime | None = None
 ) -> ActivityReport:
@@ -270,10 +281,7 @@ def activity_report(
     zone = config.local_zone_of(session)
     monday = -now.astimezone(zone).weekday()
     starts = [start_of_day(now, zone, days_later=monday + 7 * i) for i in range(1 - weeks, 2)]
-    week = case(
-        *[(Interaction.at < starts[i + 1], literal_column(str(i))) for i in range(weeks - 1)],
-        else_=literal_column(str(weeks - 1)),
-    )
+    week = _week_index(starts, weeks)
     logged = (
         select(group_value(Interaction.owner).label("owner"), Interaction.kind, week.label("week"))
         .join(Contact, Contact.id == Interaction.contact_id)

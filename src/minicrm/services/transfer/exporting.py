@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -56,10 +57,18 @@ BATCH = 1000  # rows fetched per round trip while streaming
 # ---------------------------------------------------------------- contacts
 
 
+# A negative number (-31, -12.50) is a number to a spreadsheet, not a formula.
+_NEGATIVE_NUMBER = re.compile(r"-(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
 def neutralize_formula(value: str) -> str:
     """Keep spreadsheets from running a cell as a formula (CSV injection):
-    a cell starting with = + - @ tab or CR gets a leading apostrophe."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    a cell starting with = + - @ tab or CR gets a leading apostrophe, except
+    a negative number. A leading + stays quoted: +34612345678 is a phone
+    a spreadsheet would turn into a number without its +."""
+    if not value.startswith(FORMULA_STARTS) or _NEGATIVE_NUMBER.fullmatch(value):
+        return value
+    return "'" + value
 
 
 def csv_cell(value: Any) -> str:
