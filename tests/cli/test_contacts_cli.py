@@ -292,3 +292,24 @@ def test_mine_scopes_to_the_current_user(cli):
     agenda = json.loads(cli.ok("followup", "list", "--mine", "--json", env=as_ana).stdout)
     assert [f["contact_name"] for f in agenda] == ["Maria Lopez"]
     cli.assert_user_error(cli("list", "--mine", "--owner", "sam"), "choose one of --mine")
+
+
+@pytest.mark.parametrize(
+    ("delete", "listing"),
+    [
+        (("rm", "Ann"), ("list",)),
+        (("rm", "Ann", "--purge"), ("list",)),
+        (("deal", "rm", "1"), ("deal", "list")),
+        (("company", "rm", "Olive Grove"), ("company", "list")),
+    ],
+)
+def test_enter_at_a_delete_question_deletes_nothing(cli, monkeypatch, delete, listing):
+    """Every destructive question defaults to No: [y/N]."""
+    from minicrm.commands import _output
+
+    cli.ok("add", "Ann Lee", "--company", "Olive Grove")
+    before = cli.json(*listing)
+    monkeypatch.setattr(_output, "interactive", lambda: True)
+    result = cli(*delete, input="\n")
+    assert result.exit_code == 1 and "[y/N]" in result.stdout + result.stderr
+    assert cli.json(*listing) == before

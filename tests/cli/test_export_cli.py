@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from icalendar import Calendar
@@ -137,7 +138,7 @@ FOLLOWUPS_AS = "followups can be exported as ics"
         (["all", "--format", "csv"], ("cannot export all as csv", "all can be exported as json")),
         (["followups", "--format", "csv"], ("cannot export followups as csv", FOLLOWUPS_AS)),
         (["followups", "-f", "JSON"], ("cannot export followups as json", FOLLOWUPS_AS)),
-        (["followups"], ("say which format with --format", FOLLOWUPS_AS)),
+        (["contacts"], ("say which format with --format", "csv, json or vcf")),
         (["followups", "--format", "xml"], ("unknown format 'xml'", "csv, vcf, ics, json")),
         (["calendar", "--format", "ics"], ("cannot export 'calendar'", "contacts, followups, all")),
         (["followups", "--format", "ics", "--as", "task"], ("--as 'task'", "todo or event")),
@@ -243,3 +244,26 @@ def test_deals_as_csv_are_formula_safe_with_lines_as_json(cli, deals, tmp_path):
     assert list(row) == list(DEAL_COLUMNS)
     assert row["title"] == "'-Big rugs" and row["owner"] == "bob"
     assert json.loads(row["lines"])[0]["total"] == 1350
+
+
+@pytest.mark.parametrize(
+    ("args", "starts"),
+    [
+        (("all", "-o", "{dir}/all.json"), "{"),
+        (("contacts", "-o", "{dir}/people.vcf"), "BEGIN:VCARD"),
+        (("contacts", "-o", "{dir}/people.CSV"), "id,name"),
+        (("followups", "-o", "{dir}/calendar.ics"), "BEGIN:VCALENDAR"),
+        (("all",), "{"),  # one format only: no need to say it
+    ],
+)
+def test_the_format_follows_the_file_name_or_the_only_one_there_is(cli, tmp_path, args, starts):
+    cli.ok("add", "Ann Lee", "--email", "ann@example.com")
+    cli.ok("followup", "add", "Ann", "tomorrow 10am", "call")
+    args = tuple(a.format(dir=tmp_path) for a in args)
+    result = cli.ok("export", *args)
+    written = Path(args[-1]).read_text() if "-o" in args else result.stdout
+    assert written.lstrip().startswith(starts)
+
+
+def test_a_name_that_says_no_format_still_asks_for_one(cli, tmp_path):
+    cli.assert_user_error(cli("export", "contacts", "-o", str(tmp_path / "x.txt")), "--format")

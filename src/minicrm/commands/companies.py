@@ -246,7 +246,7 @@ def rm(
     if not yes and out.interactive():
         with unit_of_work(ctx, write=False) as session:
             company = get_company(session, ref)
-        if not typer.confirm(f"Move #{company.id} {company.name} to the trash?", default=True):
+        if not typer.confirm(f"Move #{company.id} {company.name} to the trash?", default=False):
             out.fail("nothing deleted", 1)
     with unit_of_work(ctx) as session:
         company = trash_company(session, ref)

@@ -281,7 +281,7 @@ def rm(
     if not yes and out.interactive():
         with unit_of_work(ctx, write=False) as session:
             deal = get_deal(session, ref)
-        if not typer.confirm(f"Move deal #{deal.id} {deal.title} to the trash?", default=True):
+        if not typer.confirm(f"Move deal #{deal.id} {deal.title} to the trash?", default=False):
             out.fail("nothing deleted", 1)
     with unit_of_work(ctx) as session:
         deal = trash_deal(session, ref, now=_now())

@@ -65,7 +65,7 @@ def export(
 ) -> None:
     """Export data: contacts as csv/vcf/json, deals as csv/json, everything as json (a lossless
     backup), follow-ups as ics for calendar apps."""
-    exporter = _exporter_for(what, format_)
+    exporter = _exporter_for(what, format_ or _format_from_name(output))
     request = ExportRequest(
         owner=owner, kind=kind.strip().lower(), vcard_version=vcard_version.strip()
     )
@@ -79,14 +79,27 @@ def export(
     out.info(f"crm: wrote {what_was_written} to {path}")
 
 
+EXTENSIONS = {".csv": "csv", ".vcf": "vcf", ".vcard": "vcf", ".ics": "ics", ".json": "json"}
+
+
+def _format_from_name(output: str | None) -> str | None:
+    """-o all.json says json, as `crm import` reads it from the name."""
+    if not output or output == "-":
+        return None
+    return EXTENSIONS.get(Path(output).suffix.lower())
+
+
 def _exporter_for(what: str, format_: str | None) -> "Exporter":
     from minicrm.errors import UserError
 
     target = what.strip().lower()
     if target not in TARGETS:
         raise UserError(f"cannot export {what!r}; choose one of: {', '.join(TARGETS)}")
+    formats = [fmt for known, fmt in EXPORTERS if known == target]
+    if not format_ and len(formats) == 1:
+        format_ = formats[0]  # `export all` is json, `export followups` ics
     if not format_:
-        raise UserError(f"say which format with --format; {_choices(target)}")
+        raise UserError(f"say which format with --format (or -o FILE.csv…); {_choices(target)}")
     fmt = format_.strip().lower()
     if fmt not in FORMATS:
         raise UserError(f"unknown format {format_!r}; choose one of: {', '.join(FORMATS)}")

@@ -36,7 +36,7 @@ def rm(
             )
         if out.interactive():
             what = "Delete for good" if purge else "Move to the trash"
-            if not typer.confirm(f"{what} #{contact.id} {contact.name}?", default=not purge):
+            if not typer.confirm(f"{what} #{contact.id} {contact.name}?", default=False):
                 out.fail("nothing deleted", 1)
         elif purge:
             out.fail("--purge deletes for good; add --yes to confirm")
