@@ -258,6 +258,30 @@ def check_sqlite_file(connection: sqlite3.Connection, path: Path) -> None:
         raise UserError(f"{path} is damaged: {result}")
 
 
+def sqlite_damage(path: Path) -> str | None:
+    """What SQLite finds wrong with the file at `path` (its integrity check,
+    or the error that stops it reading the file at all); None when sound.
+    Read straight through sqlite3, so a damaged file is reported, not raised."""
+    if not path.exists():
+        return None
+    try:
+        with _sqlite_connect(path) as connection:
+            problems = [row[0] for row in connection.execute("PRAGMA integrity_check")]
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return None if problems == ["ok"] else "; ".join(problems[:5])
+
+
+def newest_backup(path: Path) -> Path | None:
+    """The newest backup of the database at `path`: `crm db backup`'s
+    (backups/NAME-STAMP.db) or an upgrade's (NAME.before-…)."""
+    found = [
+        *path.parent.glob(f"backups/{path.stem}-*.db"),
+        *path.parent.glob(f"{path.name}.before-*"),
+    ]
+    return max(found, key=lambda p: p.stat().st_mtime, default=None)
+
+
 @contextmanager
 def _sqlite_connect(path: Path) -> Iterator[sqlite3.Connection]:
     connection = sqlite3.connect(path)

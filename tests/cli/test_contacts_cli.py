@@ -313,3 +313,30 @@ def test_enter_at_a_delete_question_deletes_nothing(cli, monkeypatch, delete, li
     result = cli(*delete, input="\n")
     assert result.exit_code == 1 and "[y/N]" in result.stdout + result.stderr
     assert cli.json(*listing) == before
+
+
+@pytest.mark.sqlite_only("damages the SQLite file itself")
+def test_db_check_on_a_damaged_file_reports_it_and_names_the_newest_backup(cli, tmp_path):
+    for number in range(40):
+        cli.ok("add", f"Person {number:02d} Example", "--force", "--note", "x" * 400)
+    backups = cli.db_path.parent / "backups"
+    older, newer = backups / f"{cli.db_path.stem}-1.db", backups / f"{cli.db_path.stem}-2.db"
+    for backup in (older, newer):
+        cli.ok("db", "backup", str(backup))
+    import os
+
+    os.utime(older, (1, 1))
+    with cli.db_path.open("r+b") as file:  # clobber pages past the header
+        file.seek(4096 * 2)
+        file.write(b"\xde\xad\xbe\xef" * 4096)
+    result = cli("db", "check")
+    assert result.exit_code == 1, result.stderr
+    assert "integrity:        not ok (" in result.stdout
+    assert f"crm db restore {newer}" in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    report = json.loads(cli("db", "check", "--json").stdout)
+    assert (report["integrity"], report["newest_backup"]) == ("not ok", str(newer))
+    listing = cli("list")  # any other command: one clear line, exit 1
+    assert listing.exit_code == 1
+    assert listing.stderr.startswith("crm: error: the database file is damaged")
+    assert "`crm db check`" in listing.stderr

@@ -56,6 +56,8 @@ def _describe_failure(exc: Exception) -> str:
         return "the database is busy (another program holds a lock); try again in a moment"
     if "unable to open database" in text or "file is not a database" in text:
         return f"cannot open the database: {text}; check `crm db path`"
+    if "malformed" in text:  # a damaged file, as `crm db check` reports it
+        return f"the database file is damaged ({text}); `crm db check` says which backup to restore"
     if "disk I/O error" in text or "readonly database" in text:
         return f"cannot write the database: {text}"
     return f"internal error: {exc.__class__.__name__}: {text} (run with CRM_DEBUG=1 for details)"

@@ -123,12 +123,17 @@ def check(
 ) -> None:
     """Integrity, schema version and row counts; exit 1 if anything is wrong."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DatabaseError
 
     from minicrm.commands import _output as out
     from minicrm.services.records.store import check_store
 
-    with unit_of_work(ctx, write=False) as session:
-        report = check_store(session)
+    try:
+        with unit_of_work(ctx, write=False) as session:
+            report = check_store(session)
+    except DatabaseError:  # too damaged to read: a finding, not a crash
+        _report_a_damaged_file(_url(ctx), json_)
+        raise
     if json_:
         out.print_json(report.to_json())
     else:
@@ -143,4 +148,42 @@ def check(
         for label, value in lines.items():
             print(f"{label + ':':<18}{value}")
     if not report.ok:
+        if report.integrity != "ok":
+            _say_which_backup(_url(ctx))
         raise typer.Exit(1)
+
+
+def _report_a_damaged_file(url: str, json_: bool) -> None:
+    """Say what SQLite found in a file it cannot read, and which backup to
+    restore; exit 1."""
+    from minicrm.commands import _output as out
+    from minicrm.db import newest_backup, sqlite_damage, sqlite_path
+
+    file = sqlite_path(url)
+    damage = sqlite_damage(file) if file else None
+    if damage is None:
+        return  # not a damaged file: the error is something else, raised as it is
+    backup = newest_backup(file)
+    if json_:
+        out.print_json({"database": str(file), "integrity": "not ok", "problems": damage,
+                        "newest_backup": str(backup) if backup else None})  # fmt: skip
+    else:
+        print(f"{'database:':<18}{file}")
+        print(f"{'integrity:':<18}not ok ({damage})")
+        print(f"{'newest backup:':<18}{backup or 'none'}")
+        _say_which_backup(url)
+    raise typer.Exit(1)
+
+
+def _say_which_backup(url: str) -> None:
+    from minicrm.commands import _output as out
+    from minicrm.db import newest_backup, sqlite_path
+
+    file = sqlite_path(url)
+    if file is None:
+        return
+    backup = newest_backup(file)
+    if backup:
+        out.info(f"crm: the database is damaged; to go back to it: crm db restore {backup}")
+    else:
+        out.info("crm: the database is damaged and no backup was found beside it (backups/)")
