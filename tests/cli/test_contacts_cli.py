@@ -340,3 +340,21 @@ def test_db_check_on_a_damaged_file_reports_it_and_names_the_newest_backup(cli, 
     assert listing.exit_code == 1
     assert listing.stderr.startswith("crm: error: the database file is damaged")
     assert "`crm db check`" in listing.stderr
+
+
+def test_what_you_add_is_yours_and_mine_finds_it(cli):
+    """CRM_USER is who you are: a contact, its deal and a follow-up you add
+    are yours unless --owner says whose ("" for nobody)."""
+    me = {"CRM_USER": "Ana"}
+    cli.ok("add", "Maria Lopez", env=me)
+    cli.ok("add", "Bo Berg", "--owner", "Sam", env=me)
+    cli.ok("add", "Nobody Owns", "--owner", "", env=me)
+    cli.ok("deal", "add", "--title", "Loose deal", "--value", "5", env=me)
+    cli.ok("followup", "add", "Maria", "tomorrow 10am", "call", env=me)
+    mine = json.loads(cli.ok("list", "--mine", "--json", env=me).stdout)
+    assert [c["name"] for c in mine] == ["Maria Lopez"]
+    deals = {d["title"]: d["owner"] for d in cli.json("deal", "list")}
+    assert deals == {"Maria Lopez": "Ana", "Bo Berg": "Sam", "Nobody Owns": None,
+                     "Loose deal": "Ana"}  # fmt: skip
+    followups = json.loads(cli.ok("followup", "list", "--all", "--mine", "--json", env=me).stdout)
+    assert [f["contact_name"] for f in followups] == ["Maria Lopez"]

@@ -163,7 +163,7 @@ def test_deal_stage_won_lost_and_lines(shop):
 
 
 def test_one_deal_shortcut_and_contacts_without_deals(shop):
-    shop.ok("add", "Joe Bloggs", "--no-deal")
+    shop.ok("add", "Joe Bloggs", "--no-deal", "--owner", "")
     shop.assert_user_error(shop("add", "Ann", "--no-deal", "--stage", "interest"), "--no-deal")
     joe = shop.json("show", "joe")
     assert (joe["stage"], joe["score"], joe["open_deals"], joe["deals"]) == (None, None, 0, [])
@@ -176,7 +176,7 @@ def test_one_deal_shortcut_and_contacts_without_deals(shop):
 
 
 def test_log_and_followup_name_a_deal_of_that_contact(shop):
-    shop.ok("add", "Joe Bloggs", "--no-deal")
+    shop.ok("add", "Joe Bloggs", "--no-deal", "--owner", "")
     logged = shop.json("log", "maria", "call", "--deal", "1")
     assert logged["deal_id"] == 1
     assert shop.json("log", "maria", "call")["deal_id"] is None

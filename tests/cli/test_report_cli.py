@@ -34,7 +34,7 @@ def shop(cli):
         ["Ana Lima", "--stage", "interest", "--value", "100", "--owner", "Ana"],
         ["Bo Berg", "--stage", "decision", "--value", "250.50", "--owner", "Sam"],
         ["Cy Cole", "--stage", "won", "--value", "80", "--owner", "Ana"],
-        ["Di Dorn", "--stage", "lost", "--lost-reason", "no budget"],
+        ["Di Dorn", "--stage", "lost", "--lost-reason", "no budget", "--owner", ""],
     ):
         cli.ok("add", *args, "--force")
     return cli
@@ -170,7 +170,7 @@ def test_report_sales_formats(cli):
     cli.ok("product", "add", "Grinder", "--price", "40")
     cli.ok("deal", "add", "--title", "Two grinders", "--company", "Acme", "--line",
            "Grinder x 2", "--stage", "won", "--owner", "Ana")  # fmt: skip
-    cli.ok("deal", "add", "--title", "Bare", "--value", "10.5", "--stage", "won")
+    cli.ok("deal", "add", "--title", "Bare", "--value", "10.5", "--stage", "won", "--owner", "")
     cli.ok("deal", "add", "--title", "Open", "--value", "999")
     report = cli.json("report", "sales")
     assert report == {"won": 2, "revenue": 90.5, "avg_deal": 45.25, "groups": []}

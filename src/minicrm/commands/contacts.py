@@ -85,8 +85,8 @@ def add(
     data = ContactInput(
         name=name, email=email, phone=phone, company=company, title=title, city=city,
         region=region, country=country, industry=industry, source=source, stage=stage,
-        value=value, owner=owner, notes=note, lost_reason=lost_reason, tags=tag or [],
-        extra=assignments(set_), no_deal=no_deal,
+        value=value, owner=_you() if owner is None else owner, notes=note,
+        lost_reason=lost_reason, tags=tag or [], extra=assignments(set_), no_deal=no_deal,
     )  # fmt: skip
     try:
         with unit_of_work(ctx) as session:
@@ -332,3 +332,11 @@ def search(
         for h in hits
     )
     out.print_table(["ID", "Name", "Company", "Stage", "Matched in"], rows)
+
+
+def _you() -> str:
+    """Who runs the command (CRM_USER, else the login name): a contact you add is
+    yours unless --owner says whose, so `crm list --mine` finds it."""
+    from minicrm.settings import current_user
+
+    return current_user()

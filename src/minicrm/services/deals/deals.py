@@ -30,6 +30,7 @@ from minicrm.services.records import config
 from minicrm.services.records.deals import mirror_current_deal, open_deal
 from minicrm.services.records.validation import clean_text, money_to_cents
 from minicrm.services.scoring.freshness import ensure_fresh_scores
+from minicrm.settings import current_user
 
 LOST_REASON_HINT = "no budget, no need, wrong contact, went elsewhere"
 
@@ -114,7 +115,7 @@ def add_deal(session: Session, data: DealInput, *, now: datetime | None = None) 
         value_cents=money_to_cents(data.value),
         lost_reason=reason,
         expected_close=close_date(session, data.close, now=now),
-        owner=clean_text(data.owner) or (contact.owner if contact else None),
+        owner=_owner(data.owner, contact),
         source=clean_text(data.source) or (contact.source if contact else None),
         notes=clean_text(data.notes),
         extra=dump_extra(data.extra),
@@ -359,3 +360,11 @@ def live_deal_for(session: Session, ref: str | int, contact_id: int) -> Deal:
             f"deal #{deal.id} {deal.title} belongs to contact #{deal.contact_id}, not #{contact_id}"
         )
     return deal
+
+
+def _owner(given: str | None, contact: Contact | None) -> str | None:
+    """A new deal's owner: as given ("" for nobody), else the contact's, else
+    whoever adds it (CRM_USER, else the login name)."""
+    if given is not None:
+        return clean_text(given)
+    return (contact.owner if contact else None) or current_user()
