@@ -358,3 +358,17 @@ def test_what_you_add_is_yours_and_mine_finds_it(cli):
                      "Loose deal": "Ana"}  # fmt: skip
     followups = json.loads(cli.ok("followup", "list", "--all", "--mine", "--json", env=me).stdout)
     assert [f["contact_name"] for f in followups] == ["Maria Lopez"]
+
+
+@pytest.mark.sqlite_only("a new SQLite file")
+def test_a_new_database_is_announced_once_and_db_path_creates_none(cli, tmp_path):
+    from minicrm.commands import app
+
+    fresh = tmp_path / "typo" / "crm.db"
+    first = cli.runner.invoke(app, ["--db", str(fresh), "list"])
+    assert first.exit_code == 0 and f"crm: created a new database at {fresh}" in first.stderr
+    again = cli.runner.invoke(app, ["--db", str(fresh), "list"])
+    assert again.exit_code == 0 and "created" not in again.stderr
+    other = tmp_path / "other.db"
+    assert cli.runner.invoke(app, ["--db", str(other), "db", "path"]).stdout.strip() == str(other)
+    assert not other.exists()

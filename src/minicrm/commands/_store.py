@@ -22,7 +22,9 @@ class AppState:
 
             engine = make_engine(resolve_database_url(self.db_path))
             upgrade = ensure_schema(engine)
-            if upgrade and upgrade.from_revision:
+            if upgrade and upgrade.from_revision is None:
+                _say_created(engine)
+            elif upgrade and upgrade.from_revision:
                 from minicrm.commands._output import info
 
                 saved = f"; the old one is saved as {upgrade.backup}" if upgrade.backup else ""
@@ -37,6 +39,16 @@ class AppState:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def _say_created(engine) -> None:
+    """A new database is news: `--db /typo/crm.db` would otherwise start an
+    empty one without a word."""
+    from minicrm.commands._output import info
+    from minicrm.db import sqlite_path
+
+    where = sqlite_path(engine) or engine.url.render_as_string(hide_password=True)
+    info(f"crm: created a new database at {where}")
 
 
 def state(ctx: typer.Context) -> AppState:
