@@ -45,7 +45,7 @@ def test_add_prints_the_id_and_json_has_the_documented_keys(cli):
         (["company", "edit", "1"], "nothing to change"),
         (["company", "list", "--sort", "size"], "--sort must be one of"),
         (["company", "list", "--json", "--csv"], "choose one of --json and --csv"),
-        (["company", "restore", "1"], "no company #1 in the trash"),
+        (["company", "restore", "1"], "is not in the trash"),
     ],
 )
 def test_user_mistakes_exit_2_with_one_line(cli, args, fragment):

@@ -372,3 +372,20 @@ def test_a_new_database_is_announced_once_and_db_path_creates_none(cli, tmp_path
     other = tmp_path / "other.db"
     assert cli.runner.invoke(app, ["--db", str(other), "db", "path"]).stdout.strip() == str(other)
     assert not other.exists()
+
+
+def test_a_trashed_record_says_it_is_in_the_trash_and_how_to_restore_it(cli):
+    cli.ok("add", "Ann Lee", "--company", "Olive Grove")
+    cli.ok("rm", "Ann", "--yes")
+    for ref in ("Ann", "1"):
+        cli.assert_user_error(cli("show", ref), "#1 Ann Lee is in the trash", "`crm restore 1`")
+    cli.ok("restore", "1")
+    cli.assert_user_error(cli("restore", "1"), "#1 Ann Lee is not in the trash", "`crm trash`")
+    cli.ok("deal", "rm", "1", "--yes")
+    cli.assert_user_error(cli("deal", "show", "1"), "is in the trash", "`crm deal restore 1`")
+    cli.ok("deal", "restore", "1")
+    cli.assert_user_error(cli("deal", "restore", "1"), "is not in the trash")
+    cli.ok("company", "rm", "Olive", "--yes")
+    cli.assert_user_error(cli("company", "show", "Olive"), "`crm company restore 1`")
+    cli.ok("company", "restore", "Olive")
+    cli.assert_user_error(cli("company", "restore", "Olive"), "is not in the trash")

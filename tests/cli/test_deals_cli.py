@@ -135,9 +135,9 @@ def test_deal_show_edit_rm_restore(shop):
     shop.assert_user_error(shop("deal", "edit", "two", "--title", "x"), "not a deal id")
     shop.assert_user_error(shop("deal", "show", "99"), "no deal #99")
     assert "to the trash" in shop.ok("deal", "rm", "2").stderr
-    shop.assert_user_error(shop("deal", "show", "2"), "no deal #2")
+    shop.assert_user_error(shop("deal", "show", "2"), "deal #2 Cables is in the trash")
     assert shop.ok("deal", "restore", "2").stderr == "restored deal #2 Cables\n"
-    shop.assert_user_error(shop("deal", "restore", "2"), "in the trash")
+    shop.assert_user_error(shop("deal", "restore", "2"), "is not in the trash")
 
 
 def test_deal_stage_won_lost_and_lines(shop):
@@ -189,5 +189,5 @@ def test_log_and_followup_name_a_deal_of_that_contact(shop):
                            "belongs to contact")  # fmt: skip
     shop.assert_user_error(shop("log", "maria", "call", "--deal", "42"), "no deal #42")
     shop.ok("deal", "rm", "1", "--yes")
-    shop.assert_user_error(shop("log", "maria", "call", "--deal", "1"), "no deal #1")
+    shop.assert_user_error(shop("log", "maria", "call", "--deal", "1"), "deal #1 Maria Lopez is in the trash")
     assert shop.table_counts(["interaction", "followup"]) == before

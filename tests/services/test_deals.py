@@ -343,7 +343,7 @@ def test_trash_and_restore_keep_the_contact_mirror_in_step(session):
     trash_deal(session, f"#{made.id}", now=NOW)
     row = contact_row(session, maria.id)
     assert (row.stage, row.value_cents, row.score) == (None, None, None)
-    with pytest.raises(NotFoundError, match="among live deals"):
+    with pytest.raises(NotFoundError, match="is in the trash; `crm deal restore"):
         trash_deal(session, made.id, now=NOW)
     back = restore_deal(session, made.id, now=NOW)
     assert back.deleted_at is None and back.version == 3
@@ -425,7 +425,7 @@ def test_interactions_and_followups_name_a_deal_of_the_same_contact(session):
     with pytest.raises(UserError, match="belongs to contact"):
         add_followup(session, "joe", NOW + timedelta(days=1), deal=hers.id, now=NOW)
     trash_deal(session, hers.id, now=NOW)
-    with pytest.raises(NotFoundError, match="among live deals"):
+    with pytest.raises(NotFoundError, match="is in the trash; `crm deal restore"):
         log_interaction(session, "maria", "call", deal=hers.id, now=NOW)
     with pytest.raises(UserError, match="not a deal id"):
         log_interaction(session, "maria", "call", deal="big one", now=NOW)

@@ -23,7 +23,24 @@ IDS_PER_QUERY = 900
 
 def resolve_company(session: Session, ref: str | int, *, deleted: bool = False) -> Company:
     """The one company REF names: its id (`12`, `#12`), or a fragment of its
-    folded name (an exact folded name wins over fragments)."""
+    folded name (an exact folded name wins over fragments). Not found, but on
+    the other side of the trash: says so, with the command that helps."""
+    try:
+        return _resolve_company(session, ref, deleted=deleted)
+    except NotFoundError as exc:
+        try:
+            other = _resolve_company(session, ref, deleted=not deleted)
+        except (NotFoundError, UserError):
+            raise exc from None
+    if deleted:
+        raise NotFoundError(f"#{other.id} {other.name} is not in the trash")
+    raise NotFoundError(
+        f"#{other.id} {other.name} is in the trash; "
+        f"`crm company restore {other.id}` brings it back"
+    )
+
+
+def _resolve_company(session: Session, ref: str | int, *, deleted: bool) -> Company:
     text = str(ref).strip()
     if not text:
         raise UserError("no company given: use an id or part of its name")

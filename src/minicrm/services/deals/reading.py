@@ -94,6 +94,14 @@ def resolve_deal(
         query = query.with_for_update()
     deal = session.execute(query).scalar()
     if deal is None:
+        other = session.execute(select(Deal).where(Deal.id == deal_id, ~alive)).scalar()
+        if other is not None and deleted:
+            raise NotFoundError(f"deal #{deal_id} {other.title} is not in the trash")
+        if other is not None:
+            raise NotFoundError(
+                f"deal #{deal_id} {other.title} is in the trash; "
+                f"`crm deal restore {deal_id}` brings it back"
+            )
         where = "in the trash" if deleted else "among live deals"
         raise NotFoundError(f"no deal #{deal_id} {where}; see `crm deal list`")
     return deal

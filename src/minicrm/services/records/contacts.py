@@ -80,10 +80,25 @@ def resolve_ref(
     locks the row until the transaction ends (PostgreSQL; SQLite writers are
     already serialised by BEGIN IMMEDIATE), so two people editing the same
     contact at once queue instead of overwriting each other."""
-    contact = _resolve(session, ref, deleted=deleted)
+    try:
+        contact = _resolve(session, ref, deleted=deleted)
+    except NotFoundError as exc:
+        raise NotFoundError(_on_the_other_side(session, ref, deleted) or exc.message) from None
     if for_update and session.get_bind().dialect.name != "sqlite":
         session.refresh(contact, with_for_update=True)
     return contact
+
+
+def _on_the_other_side(session: Session, ref: str | int, deleted: bool) -> str | None:
+    """When REF is not found where it was looked for, whether it is on the
+    other side of the trash, said with the command that helps."""
+    try:
+        other = _resolve(session, ref, deleted=not deleted)
+    except (NotFoundError, AmbiguousRefError):
+        return None
+    if deleted:
+        return f"#{other.id} {other.name} is not in the trash; `crm trash` lists what is"
+    return f"#{other.id} {other.name} is in the trash; `crm restore {other.id}` brings it back"
 
 
 def _resolve(session: Session, ref: str | int, *, deleted: bool) -> Contact:
