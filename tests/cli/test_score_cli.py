@@ -378,3 +378,14 @@ def test_scores_rank_open_deals_and_a_deal_can_be_explained(shop):
 def test_recompute_counts_deals(shop):
     shop.ok("deal", "add", "bob", "--title", "Bulk order")
     assert "recomputed 6 scores (0 changed)" in shop.ok("score", "--recompute").stderr
+
+
+def test_config_list_counts_rules_as_the_checker_does(cli, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        "# an example, not a rule:\n# [[rule]]\n# name = 'x'\n\n"
+        '[[rule]]\nname = "Has email"\nwhen = "email != \'\'"\npoints = 5\n'
+    )
+    cli.ok("score", "rules", "--load", str(rules))
+    listed = cli.ok("config", "list").stdout
+    assert "1 rule (crm score rules --show)" in listed

@@ -76,5 +76,18 @@ def set_(
 
 def _shown(key: str, value: str | None) -> str:
     if key == "scoring_rules" and value:
-        return f"{value.count('[[rule]]')} rules (crm score rules --show)"
+        count = _rule_count(value)
+        return f"{count} rule{'' if count == 1 else 's'} (crm score rules --show)"
     return value or ""
+
+
+def _rule_count(text: str) -> int | str:
+    """The rules as the TOML reader sees them (a [[rule]] in a comment is
+    not one), as `crm score rules --check` counts them."""
+    import tomllib
+
+    try:
+        rules = tomllib.loads(text).get("rule", [])
+    except tomllib.TOMLDecodeError:
+        return "unreadable"
+    return len(rules) if isinstance(rules, list) else "unreadable"
