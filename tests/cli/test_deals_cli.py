@@ -189,5 +189,7 @@ def test_log_and_followup_name_a_deal_of_that_contact(shop):
                            "belongs to contact")  # fmt: skip
     shop.assert_user_error(shop("log", "maria", "call", "--deal", "42"), "no deal #42")
     shop.ok("deal", "rm", "1", "--yes")
-    shop.assert_user_error(shop("log", "maria", "call", "--deal", "1"), "deal #1 Maria Lopez is in the trash")
+    shop.assert_user_error(
+        shop("log", "maria", "call", "--deal", "1"), "deal #1 Maria Lopez is in the trash"
+    )
     assert shop.table_counts(["interaction", "followup"]) == before

@@ -173,7 +173,7 @@ def test_parse_every(text, days):
     assert parse_every(text) == days
 
 
-@pytest.mark.parametrize("text", ["", "0d", "soon", "3 years", "-2d"])
+@pytest.mark.parametrize("text", ["", "0d", "soon", "3 aeons", "-2d"])
 def test_parse_every_refuses(text):
     with pytest.raises(ValidationError):
         parse_every(text)

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from minicrm.errors import ValidationError
+from minicrm.services.followups.cadence import parse_every
 from minicrm.services.followups.followups import next_occurrence, parse_recurrence
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -213,3 +214,32 @@ def test_the_occurrences_done_walks_are_one_series(session):
         (first.id, 3, 0),
     ]
     assert len({first.id, second.id, third.id}) == 3
+
+
+# ------------------------------------------------- one grammar for "how often"
+
+
+@pytest.mark.parametrize(
+    ("said", "rule", "days"),
+    [
+        ("day", "FREQ=DAILY", 1), ("daily", "FREQ=DAILY", 1),
+        ("30d", "FREQ=DAILY;INTERVAL=30", 30), ("week", "FREQ=WEEKLY", 7),
+        ("weekly", "FREQ=WEEKLY", 7), ("2w", "FREQ=WEEKLY;INTERVAL=2", 14),
+        ("2 weeks", "FREQ=WEEKLY;INTERVAL=2", 14), ("2 wk", "FREQ=WEEKLY;INTERVAL=2", 14),
+        ("month", "FREQ=MONTHLY", 30), ("3 months", "FREQ=MONTHLY;INTERVAL=3", 90),
+        ("3mo", "FREQ=MONTHLY;INTERVAL=3", 90), ("1y", "FREQ=YEARLY", 365),
+        ("every 2 weeks", "FREQ=WEEKLY;INTERVAL=2", 14),
+    ],
+)  # fmt: skip
+def test_every_and_cadence_read_the_same_intervals(said, rule, days):
+    assert parse_recurrence(said) == rule
+    assert parse_every(said) == days
+
+
+@pytest.mark.parametrize("said", ["0d", "0 weeks", "fortnight", "2 fortnights", ""])
+def test_neither_reads_what_is_no_interval(said):
+    with pytest.raises(ValidationError):
+        parse_every(said)
+    if said:
+        with pytest.raises(ValidationError):
+            parse_recurrence(said)

@@ -35,8 +35,7 @@ def resolve_company(session: Session, ref: str | int, *, deleted: bool = False) 
     if deleted:
         raise NotFoundError(f"#{other.id} {other.name} is not in the trash")
     raise NotFoundError(
-        f"#{other.id} {other.name} is in the trash; "
-        f"`crm company restore {other.id}` brings it back"
+        f"#{other.id} {other.name} is in the trash; `crm company restore {other.id}` brings it back"
     )
 
 

@@ -7,14 +7,13 @@ interaction. A contact's own cadence wins over its tags'; among tags the
 shortest wins. Lost contacts are left alone.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from minicrm.errors import NotFoundError, UserError, ValidationError
+from minicrm.errors import NotFoundError, UserError
 from minicrm.models import (
     LOST,
     Cadence,
@@ -28,8 +27,6 @@ from minicrm.services.records.contacts import resolve_ref
 from minicrm.services.records.text_match import same_text
 from minicrm.services.records.validation import normalize_tag
 
-_EVERY = re.compile(r"^(\d{1,4})\s*(d|day|days|w|wk|week|weeks|m|mo|month|months)$")
-_UNIT_DAYS = {"d": 1, "w": 7, "m": 30}
 BATCH = 900  # ids per IN (…) list, under SQLite's parameter limit
 
 
@@ -79,11 +76,11 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def parse_every(text: str) -> int:
-    """'30d', '2 weeks', '3 months' (30 days each) -> days."""
-    match = _EVERY.match(" ".join((text or "").strip().lower().split()))
-    if not match or int(match.group(1)) < 1:
-        raise ValidationError(f"cannot read {text!r} as a cadence; try 30d, 2w or 3 months")
-    return int(match.group(1)) * _UNIT_DAYS[match.group(2)[0]]
+    """'30d', '2 weeks', 'week', '3 months' (30 days each) -> days: the grammar
+    of `followup --every` (records/intervals.py)."""
+    from minicrm.services.records.intervals import interval_days
+
+    return interval_days(text, what="a cadence")
 
 
 def set_cadence(

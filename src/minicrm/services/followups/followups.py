@@ -15,16 +15,9 @@ from minicrm.services.records.validation import clean_text
 from minicrm.settings import current_user
 
 WINDOWS = ("overdue", "today", "week", "all")
-SIMPLE_RULES = {
-    "day": "FREQ=DAILY", "daily": "FREQ=DAILY",
-    "week": "FREQ=WEEKLY", "weekly": "FREQ=WEEKLY",
-    "month": "FREQ=MONTHLY", "monthly": "FREQ=MONTHLY",
-    "year": "FREQ=YEARLY", "yearly": "FREQ=YEARLY",
-    "weekday": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "weekdays": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
-}  # fmt: skip
-_EVERY_N = re.compile(r"^(\d{1,3})\s*(day|week|month|year)s?$")
+WORKDAYS = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
 _FREQ = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY", "year": "YEARLY"}
-RULE_EXAMPLES = "day, week, 2 weeks, month, weekday, or an RRULE like FREQ=WEEKLY;BYDAY=MO"
+RULE_EXAMPLES = "day, week, 2 weeks, 2w, 30d, month, weekday, or an RRULE like FREQ=WEEKLY;BYDAY=MO"
 
 
 def _now(now: datetime | None) -> datetime:
@@ -38,16 +31,17 @@ def parse_recurrence(every: str | None) -> str | None:
     """`--every` in words or as an RFC 5545 RRULE -> the RRULE we store."""
     if every is None or not every.strip():
         return None
+    from minicrm.services.records.intervals import read_interval
+
     text = " ".join(every.strip().lower().split())
-    if text in SIMPLE_RULES:
-        return SIMPLE_RULES[text]
-    match = _EVERY_N.match(text)
-    if match:
-        count, unit = int(match.group(1)), match.group(2)
-        if count < 1:
-            raise ValidationError(
-                f"--every needs a positive interval, got {every!r}", field="recurrence"
-            )
+    if text in ("weekday", "weekdays"):
+        return WORKDAYS
+    try:  # the same grammar as `cadence set`: week, 2 weeks, 2w, 30d…
+        found = read_interval(text, what="--every")
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field="recurrence") from None
+    if found:
+        count, unit = found
         interval = f";INTERVAL={count}" if count > 1 else ""
         return f"FREQ={_FREQ[unit]}{interval}"
     rule = every.strip().upper().removeprefix("RRULE:")
