@@ -243,3 +243,19 @@ def test_neither_reads_what_is_no_interval(said):
     if said:
         with pytest.raises(ValidationError):
             parse_recurrence(said)
+
+
+def test_a_rule_that_skips_the_given_day_starts_on_its_first_date(session):
+    """FREQ=WEEKLY;BYDAY=MO,TH said for Friday 4 Dec 2026 10:00: the first
+    follow-up is Monday 7 Dec 10:00, as a calendar expands the rule."""
+    from minicrm.services.contacts.editing import ContactInput, add_contact
+    from minicrm.services.followups.followups import add_followup
+
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    contact = add_contact(session, ContactInput(name="Ann Lee"), now=now)
+    friday = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+    followup = add_followup(session, contact.id, friday, "call",
+                            every="FREQ=WEEKLY;BYDAY=MO,TH", now=now)  # fmt: skip
+    assert followup.due_at == datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+    same_day = add_followup(session, contact.id, friday, "call", every="week", now=now)
+    assert same_day.due_at == friday  # a rule that produces the given day keeps it

@@ -105,6 +105,21 @@ def next_occurrence(rule: str, due_at: datetime, after: datetime, zone: tzinfo) 
     return wall_clock(following, zone).astimezone(UTC)
 
 
+def first_occurrence(rule: str, due_at: datetime, zone: tzinfo) -> datetime:
+    """The first date the rule produces from `due_at` on (its wall-clock time
+    kept): `--every FREQ=WEEKLY;BYDAY=MO,TH` said on a Friday starts on
+    Monday, not that Friday. A rule that produces nothing keeps `due_at`."""
+    from dateutil.rrule import rrulestr
+
+    from minicrm.dates import wall_clock
+
+    start = due_at.astimezone(zone).replace(tzinfo=None)
+    first = rrulestr(_floating_until(rule, zone), dtstart=start).after(start, inc=True)
+    if first is None or first == start:
+        return due_at
+    return wall_clock(first, zone).astimezone(UTC)
+
+
 # ----------------------------------------------------------------- writes
 
 
@@ -128,12 +143,17 @@ def add_followup(
         from minicrm.services.deals.deals import live_deal_for
 
         deal_id = live_deal_for(session, deal, contact.id).id
+    recurrence = parse_recurrence(every)
+    if recurrence:
+        from minicrm.services.records.config import local_zone_of
+
+        due_at = first_occurrence(recurrence, due_at, local_zone_of(session))
     row = FollowUp(
         contact_id=contact.id,
         deal_id=deal_id,
         due_at=due_at,
         note=clean_text(note),
-        recurrence=parse_recurrence(every),
+        recurrence=recurrence,
         owner=clean_text(owner) or contact.owner or current_user(),
         created_at=now,
         updated_at=now,
