@@ -38,7 +38,7 @@ def test_log_mistakes_are_user_errors_and_write_nothing(cli):
 def test_followup_add_list_done_snooze_rm(cli):
     cli.ok("add", "Maria Lopez", "--owner", "ana", "--phone", "+34600123456")
     assert cli.ok("followup", "add", "maria", "tomorrow 10am", "send the quote").stdout == "1\n"
-    cli.ok("followup", "add", "maria", "2 days ago", "late already")
+    cli.ok("followup", "add", "maria", "2 days ago", "late already", "--past")
     cli.ok("followup", "add", "maria", "+1h", "weekly check", "--every", "week")
     agenda = cli.json("followup", "list")
     assert [f["note"] for f in agenda] == ["late already", "weekly check", "send the quote"]
@@ -66,7 +66,7 @@ def test_followup_add_list_done_snooze_rm(cli):
 
 def test_followup_table_when_piped(cli):
     cli.ok("add", "Maria Lopez")
-    cli.ok("followup", "add", "maria", "2026-01-01 09:00", "old one")
+    cli.ok("followup", "add", "maria", "2026-01-01 09:00", "old one", "--past")
     out = cli.ok("followup", "list").stdout
     assert "\x1b[" not in out
     assert "2026-01-01 09:00" in out and "overdue" in out and "old one" in out
@@ -122,3 +122,15 @@ def test_a_follow_up_for_today_after_its_hour_is_not_put_in_the_past(cli):
     followup = cli.json("followup", "add", "Ann", "today", "call back")
     due = datetime.fromisoformat(followup["due_at"])
     assert due >= before or due.hour == 9  # 09:00 today when said before nine
+
+
+def test_what_happened_is_never_in_the_future_and_what_is_to_do_never_in_the_past(cli):
+    cli.ok("add", "Ann Lee")
+    cli.assert_user_error(cli("log", "Ann", "call", "--at", "tomorrow"), "in the future")
+    cli.assert_user_error(cli("log", "Ann", "call", "--at", "in 2 hours"), "in the future")
+    assert cli.json("show", "Ann")["timeline"][-1]["type"] != "interaction"  # nothing logged
+    cli.assert_user_error(cli("followup", "add", "Ann", "yesterday", "x"), "--past")
+    cli.assert_user_error(cli("followup", "add", "Ann", "2 days ago", "x"), "in the past")
+    assert cli.json("followup", "list", "--all") == []
+    overdue = cli.json("followup", "add", "Ann", "yesterday", "late", "--past")
+    assert overdue["overdue"] is True

@@ -145,7 +145,7 @@ def test_logging_an_interaction_changes_the_score_without_recompute(shop):
 
 
 def test_an_overdue_follow_up_lowers_the_score(shop):
-    shop.ok("followup", "add", "chen", "2020-01-02 10:00", "call back")
+    shop.ok("followup", "add", "chen", "2020-01-02 10:00", "call back", "--past")
     chen = shop.json("score", "chen")[0]
     assert chen["score"] == 15
     assert {"name": "follow-up overdue", "points": -10} in chen["rules"]

@@ -47,6 +47,7 @@ def log(
     """Record an interaction with a contact; prints its id."""
     from minicrm.commands import _output as out
     from minicrm.dates import parse_when
+    from minicrm.errors import UserError
     from minicrm.services.followups.interactions import log_interaction
     from minicrm.services.records.config import local_zone_of
 
@@ -55,6 +56,11 @@ def log(
         when = (
             parse_when(at, now=now, zone=local_zone_of(session), looking_back=True) if at else now
         )
+        if when > now:
+            raise UserError(
+                f"--at {at!r} is in the future; an interaction is something that has "
+                "happened (leave --at out for now, or schedule it: crm followup add)"
+            )
         interaction = log_interaction(
             session, ref, kind, summary, at=when, amount=amount, owner=owner, deal=deal, now=now
         )
@@ -81,11 +87,15 @@ def add(
         str | None,
         typer.Option("--deal", metavar="ID", help="Link it to this deal of the contact."),
     ] = None,
+    past: Annotated[
+        bool, typer.Option("--past", help="Allow a time already past (overdue at once).")
+    ] = False,
     json_: Json = False,
 ) -> None:
     """Schedule a follow-up; prints its id and when it is due."""
     from minicrm.commands import _output as out
     from minicrm.dates import format_local, parse_when
+    from minicrm.errors import UserError
     from minicrm.services.followups.followups import add_followup
     from minicrm.services.records.config import local_zone_of
 
@@ -93,6 +103,11 @@ def add(
     with unit_of_work(ctx) as session:
         zone = local_zone_of(session)
         due = parse_when(when, now=now, zone=zone, scheduling=True)
+        if due < now and not past:
+            raise UserError(
+                f"{when!r} is {format_local(due, zone)}, in the past; add --past to "
+                "schedule it overdue, or give a later time (tomorrow 9am, +2h)"
+            )
         followup = add_followup(
             session, ref, due, note, every=every, owner=owner, deal=deal, now=now
         )

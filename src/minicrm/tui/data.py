@@ -272,6 +272,10 @@ def add_followup(
 
     with session_scope(engine) as session:
         due = _when(session, when, now, scheduling=True)
+        if due < now:  # the CLI's --past has no place in a form: say a later time
+            raise ValidationError(
+                "that is already past; give a later time (tomorrow 9am, +2h)", field="when"
+            )
         return followups.add_followup(
             session, contact_id, due, note or None, every=every or None, now=now
         )
