@@ -12,8 +12,11 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from minicrm.commands._help import tidy_help_types
 from minicrm.errors import CrmError, ExitCode
 from minicrm.settings import debug_enabled
+
+tidy_help_types()
 
 
 class CrmGroup(TyperGroup):
