@@ -389,3 +389,11 @@ def test_a_trashed_record_says_it_is_in_the_trash_and_how_to_restore_it(cli):
     cli.assert_user_error(cli("company", "show", "Olive"), "`crm company restore 1`")
     cli.ok("company", "restore", "Olive")
     cli.assert_user_error(cli("company", "restore", "Olive"), "is not in the trash")
+
+
+def test_demo_refuses_a_database_that_holds_data_unless_forced(cli):
+    cli.ok("add", "Ann Lee")
+    cli.assert_user_error(cli("demo", "--contacts", "5"), "already holds 1 contacts", "--force")
+    assert [c["name"] for c in cli.json("list")] == ["Ann Lee"]
+    cli.ok("demo", "--contacts", "5", "--force")
+    assert len(cli.json("list")) == 6
