@@ -397,3 +397,23 @@ def test_demo_refuses_a_database_that_holds_data_unless_forced(cli):
     assert [c["name"] for c in cli.json("list")] == ["Ann Lee"]
     cli.ok("demo", "--contacts", "5", "--force")
     assert len(cli.json("list")) == 6
+
+
+@pytest.mark.sqlite_only("file backups")
+def test_tilde_and_dash_mean_the_same_for_every_file_argument(cli, tmp_path, monkeypatch):
+    """`~` is the home folder even when quoted; `-` streams where a command
+    can, and is a clear error where it cannot (never a file named - or ~)."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
+    cli.ok("add", "Kept Person")
+    assert cli.ok("db", "backup", "~/copy.db").stdout.strip() == str(home / "copy.db")
+    assert (home / "copy.db").is_file() and not (tmp_path / "~").exists()
+    cli.assert_user_error(cli("db", "backup", "-"), "must be a file, not -")
+    cli.assert_user_error(cli("db", "restore", "-", "--yes"), "must be a file, not -")
+    result = cli("import", "-", input="name,email\nAnn Lee,ann@example.com\n")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(c["name"] for c in cli.json("list")) == ["Ann Lee", "Kept Person"]
+    cli.ok("export", "contacts", "-o", "~/people.csv")
+    assert (home / "people.csv").read_text().startswith("id,name")
+    assert cli.ok("export", "contacts", "--format", "csv", "-o", "-").stdout.startswith("id,name")

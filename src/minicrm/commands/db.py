@@ -33,11 +33,17 @@ def path(ctx: typer.Context) -> None:
 def backup(
     ctx: typer.Context,
     file: Annotated[
-        Path | None, typer.Argument(help="Where to write (default: backups/ beside the database).")
+        str | None,
+        typer.Argument(
+            metavar="[FILE]", help="Where to write (default: backups/ beside the database)."
+        ),
     ] = None,
 ) -> None:
     """Copy the live database consistently (SQLite online backup, or pg_dump); prints the file."""
+    from minicrm.commands._paths import file_path
     from minicrm.db import backup_sqlite, sqlite_path
+
+    file = file_path(file, what="a backup") if file is not None else None
 
     url = _url(ctx)
     state(ctx).engine()  # the database exists and is current before it is copied
@@ -61,11 +67,14 @@ def _default_backup_path(source: Path, suffix: str = ".db") -> Path:
 @app.command("restore")
 def restore(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="A backup made by `crm db backup`.")],
+    file: Annotated[str, typer.Argument(metavar="FILE", help="A backup made by `crm db backup`.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Replace the database with a backup (a SQLite database is backed up first)."""
     from minicrm.commands import _output as out
+    from minicrm.commands._paths import file_path
+
+    file = file_path(file, what="the backup to restore")
     from minicrm.db import backup_sqlite, restore_sqlite, sqlite_path
     from minicrm.errors import UserError
 

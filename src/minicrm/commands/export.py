@@ -69,12 +69,14 @@ def export(
     request = ExportRequest(
         owner=owner, kind=kind.strip().lower(), vcard_version=vcard_version.strip()
     )
-    if output is None or output == "-":
+    from minicrm.commands._paths import path_or_stdio
+
+    path = path_or_stdio(output)
+    if path is None:
         _write_stdout(lambda sink: exporter(ctx, request, sink))
         return
     from minicrm.commands import _output as out
 
-    path = Path(output).expanduser()
     what_was_written = _write_atomically(path, lambda sink: exporter(ctx, request, sink))
     out.info(f"crm: wrote {what_was_written} to {path}")
 

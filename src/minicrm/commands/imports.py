@@ -99,12 +99,12 @@ def import_(
 
 def _import(ctx, files, options, json_) -> None:
     from minicrm.commands import _output as out
+    from minicrm.commands._paths import path_or_stdio
     from minicrm.errors import UserError
-    from minicrm.services.transfer.files import import_file
     from minicrm.services.transfer.importing import ImportRejected
     from minicrm.services.transfer.maven import import_maven, maven_files
 
-    paths = [Path(f).expanduser() for f in files]
+    paths = [path_or_stdio(f) or Path("-") for f in files]
     maven = maven_files(paths)
     if maven is not None:
         if options.dry_run or options.mapping or options.format or options.encoding:
@@ -128,7 +128,7 @@ def _import(ctx, files, options, json_) -> None:
     bar = _ProgressBar() if sys.stderr.isatty() and not json_ else None
     try:
         with unit_of_work(ctx) as session:
-            report = import_file(session, Path(file).expanduser(), options, progress=bar)
+            report = _import_one(session, file, options, bar)
     except ImportRejected as exc:
         if bar:
             bar.stop()
@@ -251,3 +251,15 @@ class _ProgressBar:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+
+
+def _import_one(session, file: str, options, bar):
+    """FILE, or `-` for standard input (its format read from its first characters)."""
+    from minicrm.commands._paths import path_or_stdio
+    from minicrm.services.transfer.files import import_file
+
+    path = path_or_stdio(file)
+    if path is None:
+        data = sys.stdin.buffer.read()
+        return import_file(session, Path("stdin"), options, progress=bar, data=data)
+    return import_file(session, path, options, progress=bar)

@@ -43,9 +43,11 @@ def import_file(
     *,
     now: datetime | None = None,
     progress: Progress | None = None,
+    data: bytes | None = None,
 ) -> ImportReport:
+    """Import the file at `path` (or `data`, read already: standard input)."""
     name = path.name
-    data = read_file(path)
+    data = read_file(path) if data is None else data
     if b"BEGIN:VCARD" in data[:4096].upper():
         from minicrm.services.transfer.vcard import mend_cut_characters
 
