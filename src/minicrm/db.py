@@ -21,7 +21,7 @@ from sqlmodel import Session
 from minicrm.errors import StoreError, UserError
 
 # The newest migration in minicrm/migrations/versions; a test keeps them equal.
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 SQLITE_LOCK_PATIENCE_S = 120
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -209,9 +209,22 @@ def upgrade_schema(engine: Engine, target: str = "head") -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, target)
+    with engine.connect() as connection:
+        # A migration may rebuild a table others point at (SQLite's recipe
+        # for a change ALTER cannot make); with foreign keys on, dropping the
+        # old table would delete or refuse its children. So they are off for
+        # the migration, set before its transaction begins (SQLite ignores the
+        # pragma inside one), and each migration checks them itself.
+        raw = connection.connection.dbapi_connection if engine.dialect.name == "sqlite" else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, target)
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def backup_before_upgrade(engine: Engine, revision: str) -> Path | None:
@@ -256,6 +269,37 @@ def check_sqlite_file(connection: sqlite3.Connection, path: Path) -> None:
         raise UserError(f"{path} is not a minicrm database ({exc})") from exc
     if result != "ok":
         raise UserError(f"{path} is damaged: {result}")
+
+
+def highest_id_used(connection, table: str) -> int:
+    """The largest id `table` has ever handed out: its largest live id, or on
+    SQLite the AUTOINCREMENT high-water mark when the newest rows were
+    deleted (a purged contact's id is never given to the next one). Code
+    that picks ids itself (bulk imports, demo data) starts above this."""
+    from sqlalchemy import text
+
+    largest = connection.execute(text(f'SELECT coalesce(max(id), 0) FROM "{table}"')).scalar()
+    if connection.dialect.name == "postgresql":  # the sequence remembers the deleted ones
+        sequence = connection.execute(
+            text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table}
+        ).scalar()
+        if sequence:
+            drawn = connection.execute(
+                text(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {sequence}")
+            ).scalar()
+            largest = max(int(largest), int(drawn))
+        return int(largest)
+    if connection.dialect.name != "sqlite":
+        return int(largest)
+    has_sequence = connection.execute(
+        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'")
+    ).scalar()
+    used = 0
+    if has_sequence:
+        used = connection.execute(
+            text("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = :t"), {"t": table}
+        ).scalar()
+    return max(int(largest), int(used))
 
 
 def sqlite_damage(path: Path) -> str | None:

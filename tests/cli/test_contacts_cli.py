@@ -417,3 +417,36 @@ def test_tilde_and_dash_mean_the_same_for_every_file_argument(cli, tmp_path, mon
     cli.ok("export", "contacts", "-o", "~/people.csv")
     assert (home / "people.csv").read_text().startswith("id,name")
     assert cli.ok("export", "contacts", "--format", "csv", "-o", "-").stdout.startswith("id,name")
+
+
+@pytest.mark.parametrize("how", ["purge", "merge"])
+def test_an_id_is_never_handed_out_twice(cli, how):
+    """After the newest contact is purged or merged away, the next contact,
+    deal and follow-up get new ids, never the old ones (SQLite AUTOINCREMENT,
+    PostgreSQL sequences)."""
+    cli.ok("add", "Ann Lee")
+    newest = cli.json("add", "Bo Berg")["id"]
+    cli.ok("followup", "add", "Bo", "tomorrow 10am", "call")
+    old_deals = {d["id"] for d in cli.json("deal", "list", "--all")}
+    old_followups = {f["id"] for f in cli.json("followup", "list", "--all")}
+    if how == "purge":
+        cli.ok("rm", str(newest), "--purge", "--yes")
+    else:
+        cli.ok("merge", "Ann", str(newest))
+    again = cli.json("add", "Cy Cole")
+    assert again["id"] > newest
+    new_deals = {d["id"] for d in cli.json("deal", "list", "--all")} - old_deals
+    assert new_deals and min(new_deals) > max(old_deals)
+    followup = cli.json("followup", "add", "Cy", "tomorrow 11am", "call")
+    assert followup["id"] > max(old_followups)
+    imported = cli("import", "-", input="name,email\nDi Dorn,di@example.com\n")
+    assert imported.exit_code == 0, imported.stderr
+    assert max(c["id"] for c in cli.json("list")) > again["id"]
+
+
+def test_demo_data_after_a_purge_takes_new_ids_too(cli):
+    cli.ok("add", "Ann Lee")
+    newest = cli.json("add", "Bo Berg")["id"]
+    cli.ok("rm", str(newest), "--purge", "--yes")
+    cli.ok("demo", "--contacts", "3", "--force")
+    assert min(c["id"] for c in cli.json("list") if c["name"] != "Ann Lee") > newest

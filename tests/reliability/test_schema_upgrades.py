@@ -214,3 +214,38 @@ def test_follow_ups_stay_their_own_series_and_keep_their_calendar_entries(tmp_pa
         1, datetime(2025, 2, 17, 8, 0, tzinfo=UTC),
     )  # fmt: skip
     engine.dispose()
+
+
+def _every_row(path: Path) -> dict[str, list[tuple]]:
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        tables = [row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name NOT LIKE '%_fts%' AND name != 'alembic_version'"
+        )]  # fmt: skip
+        return {t: connection.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall() for t in tables}
+
+
+def test_ids_are_never_reused_after_the_upgrade_and_every_row_is_kept(tmp_path):
+    """0008 rebuilds each table with AUTOINCREMENT: every row and id as it
+    was, the indexes and search triggers back, and from then on a purged
+    newest contact's id is not given to the next one."""
+    path = tmp_path / "crm.db"
+    shutil.copyfile(FIXTURES / "schema-0007.db", path)
+    path.chmod(0o600)
+    before = _every_row(path)
+    engine = make_engine(f"sqlite:///{path}")
+    ensure_schema(engine)
+    engine.dispose()
+    assert _every_row(path) == before
+    assert json.loads(crm(path, "db", "check", "--json").stdout)["ok"] is True
+    assert [c["name"] for c in json.loads(crm(path, "search", "cakes", "--json").stdout)] == [
+        "Maria López"
+    ]  # the full-text triggers and index survived the rebuild
+    newest = max(row[0] for row in before["contact"])
+    crm(path, "rm", str(newest), "--purge", "--yes")
+    added = json.loads(crm(path, "add", "Nuevo Cliente", "--json").stdout)
+    assert added["id"] == newest + 1
+    deals = json.loads(crm(path, "deal", "list", "--all", "--json").stdout)
+    assert max(d["id"] for d in deals) > max(row[0] for row in before["deal"])

@@ -4,7 +4,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, insert, select, text
 from sqlmodel import Session
 
 from minicrm.errors import UserError
@@ -70,7 +70,9 @@ def generate_demo(
     added_products, products = _catalogue(connection, now)
 
     def next_id(model) -> int:
-        return (connection.execute(select(func.max(model.id))).scalar() or 0) + 1
+        from minicrm.db import highest_id_used
+
+        return highest_id_used(connection, model.__tablename__) + 1
 
     first_id = next_id(Contact)
     end_id = first_id + contacts

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlmodel import Session
 
-from minicrm.models import Company, Deal, ImportChange
+from minicrm.models import Company, ImportChange
 from minicrm.text import fold
 
 CHUNK = 500
@@ -82,7 +82,9 @@ def deal_ids(connection) -> Iterator[int]:
                     "FROM generate_series(1, :n)")  # fmt: skip
         while True:
             yield from connection.execute(draw, {"n": ID_BLOCK}).scalars().all()
-    top = connection.execute(select(func.coalesce(func.max(Deal.__table__.c.id), 0))).scalar()
+    from minicrm.db import highest_id_used
+
+    top = highest_id_used(connection, "deal")  # never an id a deleted deal had
     while True:
         top += 1
         yield top

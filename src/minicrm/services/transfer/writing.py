@@ -107,10 +107,12 @@ class BulkWriter:
                         "FROM generate_series(1, :n)")  # fmt: skip
             while True:
                 yield from self.connection.execute(draw, {"n": ID_BLOCK}).scalars().all()
+        from minicrm.db import highest_id_used
+
         top = self.connection.execute(
-            text("SELECT max(coalesce((SELECT max(id) FROM contact), 0), "
-                 "coalesce((SELECT max(contact_id) FROM import_change), 0))")
-        ).scalar()  # fmt: skip
+            text("SELECT coalesce(max(contact_id), 0) FROM import_change")
+        ).scalar()
+        top = max(top, highest_id_used(self.connection, "contact"))
         while True:
             top += 1
             yield top
