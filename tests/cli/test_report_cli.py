@@ -189,3 +189,20 @@ def test_report_sales_formats(cli):
     table = cli.ok("report", "sales", "--by", "month").stdout
     assert "Sales by month" in table and "90.50" in table
     assert cli.ok("report", "sales", "-f", "md").stdout.startswith("### Sales")
+
+
+def test_report_figures_are_written_to_what_they_mean(cli):
+    """A rate to 4 decimals, days to 2, money to cents: 0.6667, not
+    0.6666666666666666 (the report itself keeps the exact figure)."""
+    for args in (["Ana Lima", "--stage", "won"], ["Bo Berg", "--stage", "won"],
+                 ["Cy Cole", "--stage", "lost", "--lost-reason", "no budget"]):  # fmt: skip
+        cli.ok("add", *args, "--value", "100.33", "--force")
+    report = cli.json("report", "funnel")
+    assert report["win_rate"] == 0.6667
+    for stage in report["stages"]:
+        for key, value in stage.items():
+            if isinstance(value, float):
+                places = 4 if "conversion" in key else 2
+                assert value == round(value, places), (key, value)
+    rows = list(csv.DictReader(io.StringIO(cli.ok("report", "funnel", "--format", "csv").stdout)))
+    assert all(len(r["conversion_to_next"].partition(".")[2]) <= 4 for r in rows)

@@ -61,7 +61,43 @@ def fail(message: str, code: int = ExitCode.USER) -> NoReturn:
 
 def print_json(data: Any) -> None:
     # One write: json.dump would make a write per token.
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json.dumps(rounded(data), ensure_ascii=False, indent=2) + "\n")
+
+
+# Figures are written to what they mean: a rate or share to 4 decimals
+# (0.6209, not 0.6208791208791209), days to 2, money to cents, any other
+# fraction to 4. The figures computed stay exact; only their output is rounded.
+_RATE_WORDS = ("rate", "share", "probability", "conversion")
+_MONEY_WORDS = ("value", "revenue", "amount", "forecast", "avg_deal", "weighted", "price")
+
+
+def decimals_for(key: str) -> int:
+    key = key.casefold()
+    if any(word in key for word in _RATE_WORDS):
+        return 4
+    if "days" in key:
+        return 2
+    if any(word in key for word in _MONEY_WORDS):
+        return 2
+    return 4
+
+
+def rounded(data: Any, key: str = "") -> Any:
+    """`data` with its floats rounded by what their key says they are."""
+    if isinstance(data, float):
+        return round(data, decimals_for(key))
+    if isinstance(data, dict):  # a dict of stage → figure takes its own key's meaning
+        return {k: rounded(v, k if not isinstance(v, float) or _meaningful(k) else key)
+                for k, v in data.items()}  # fmt: skip
+    if isinstance(data, list | tuple):
+        return [rounded(item, key) for item in data]
+    return data
+
+
+def _meaningful(key: str) -> bool:
+    """Whether a key names a figure (avg_days) rather than a group (a stage)."""
+    lowered = key.casefold()
+    return any(word in lowered for word in (*_RATE_WORDS, *_MONEY_WORDS, "days", "score"))
 
 
 def print_json_array(items: Iterable[dict]) -> None:
@@ -77,8 +113,10 @@ def print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     # CRLF as RFC 4180 says: it also makes the writer quote a bare CR in a cell.
     writer = csv.writer(sys.stdout, lineterminator="\r\n")
     writer.writerow(header)
+    places = [decimals_for(name) for name in header]
     for row in rows:
-        writer.writerow([csv_cell(v) for v in row])
+        writer.writerow([csv_cell(round(v, n) if isinstance(v, float) else v)
+                         for v, n in zip(row, places, strict=False)])  # fmt: skip
 
 
 def print_table(
