@@ -29,3 +29,26 @@ def test_agenda_items_have_the_fields_and_json_of_the_read_model(session):
     assert [i.is_overdue(NOW) for i in items] == [True, False]
     for item, read in zip(items, reads, strict=True):
         assert {name: getattr(item, name) for name in type(read).model_fields} == read.model_dump()
+
+
+def test_a_panel_gets_a_few_rows_and_the_whole_count(session):
+    """agenda_between/count_open_followups agree with the full agenda."""
+    from minicrm.services.followups.followups import (
+        add_followup,
+        agenda_between,
+        count_open_followups,
+        list_followups,
+    )
+
+    ann = add_contact(session, ContactInput(name="Ann Lee"), now=NOW)
+    for hours in range(1, 61):  # 60 overdue
+        add_followup(session, ann.id, NOW - timedelta(hours=hours), f"late {hours}", now=NOW)
+    for minutes in (30, 90):  # 2 later today
+        add_followup(session, ann.id, NOW + timedelta(minutes=minutes), "soon", now=NOW)
+    agenda = list_followups(session, "today", zone=UTC, now=NOW)
+    overdue = [item for item in agenda if item.due_at < NOW]
+    assert count_open_followups(session, None, NOW) == len(overdue) == 60
+    assert agenda_between(session, None, NOW, limit=50) == overdue[:50]
+    tonight = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+    assert count_open_followups(session, NOW, tonight) == 2
+    assert [i.note for i in agenda_between(session, NOW, tonight, limit=50)] == ["soon", "soon"]

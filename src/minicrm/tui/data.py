@@ -19,7 +19,12 @@ from minicrm.models import LOST, WON, ContactRead, DealRead, FollowUpRead, Inter
 from minicrm.services.contacts import paging
 from minicrm.services.deals.stages import pipeline
 from minicrm.services.followups.cadence import TouchDue, due_to_get_in_touch
-from minicrm.services.followups.followups import AgendaItem, list_followups
+from minicrm.services.followups.followups import (
+    AgendaItem,
+    agenda_between,
+    count_open_followups,
+    window_end,
+)
 from minicrm.services.funnel.activity import RecentInteraction, recent_interactions
 from minicrm.services.profiles.contact import TimelineEntry
 from minicrm.services.records import config
@@ -120,10 +125,13 @@ class DashboardData:
 def load_dashboard(engine: Engine, now: datetime) -> DashboardData:
     with session_scope(engine, write=False) as session:
         zone = config.local_zone_of(session)
-        # The services give whole lists (no page): their lengths are the counts.
-        due = list_followups(session, "today", zone=zone, now=now)
-        overdue = [f for f in due if f.due_at < now]
-        today = [f for f in due if f.due_at >= now]
+        # A few rows of each list, and the counts counted in SQL: 38,000 due
+        # by tonight are not loaded to show 50.
+        tonight = window_end("today", now=now, zone=zone)
+        overdue = agenda_between(session, None, now, limit=DASHBOARD_ROWS)
+        today = agenda_between(session, now, tonight, limit=DASHBOARD_ROWS)
+        overdue_total = count_open_followups(session, None, now)
+        today_total = count_open_followups(session, now, tonight)
         touch = due_to_get_in_touch(session, now=now)
         # One board query gives both the stage counts and each stage's best
         # deals; the open stages' deals merged by score are the top deals.
@@ -133,10 +141,10 @@ def load_dashboard(engine: Engine, now: datetime) -> DashboardData:
         return DashboardData(
             zone=zone,
             currency=config.get_setting(session, "currency") or "USD",
-            overdue=overdue[:DASHBOARD_ROWS],
-            overdue_total=len(overdue),
-            today=today[:DASHBOARD_ROWS],
-            today_total=len(today),
+            overdue=overdue,
+            overdue_total=overdue_total,
+            today=today,
+            today_total=today_total,
             get_in_touch=touch[:DASHBOARD_ROWS],
             touch_total=len(touch),
             stage_counts=[(col.stage, col.count) for col in columns],

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlmodel import Session
 
 from minicrm.errors import NotFoundError, UserError, ValidationError
@@ -323,6 +323,36 @@ def list_followups(
     # flush: the agenda still shows what this session has just changed.
     session.flush()
     return [AgendaItem(*row) for row in session.connection().execute(query)]
+
+
+def agenda_between(
+    session: Session,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    limit: int,
+    owner: str | None = None,
+) -> list[AgendaItem]:
+    """The first `limit` open follow-ups due in [start, end), soonest first,
+    as list_followups gives them: for a panel that shows a few of many."""
+    columns = (
+        FollowUp.id, FollowUp.contact_id, FollowUp.deal_id, FollowUp.due_at, FollowUp.note,
+        FollowUp.recurrence, FollowUp.snoozed, FollowUp.owner, FollowUp.series_id,
+        FollowUp.series_revision, Contact.name,
+    )  # fmt: skip
+    query = _open_followups(session, select(*columns), start, end, owner).limit(limit)
+    session.flush()
+    return [AgendaItem(*row) for row in session.connection().execute(query)]
+
+
+def count_open_followups(
+    session: Session, start: datetime | None, end: datetime | None, *, owner: str | None = None
+) -> int:
+    """How many open follow-ups of live contacts are due in [start, end)."""
+    counted = select(func.count()).select_from(FollowUp)
+    query = _open_followups(session, counted, start, end, owner).order_by(None)
+    session.flush()
+    return session.execute(query).scalar_one()
 
 
 _READ_COLUMNS = (
