@@ -266,3 +266,20 @@ def test_the_progress_bar_shows_for_large_files_only():
         assert bar.progress.tasks[0].completed == 5_000
     finally:
         bar.stop()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "vcf"])
+def test_importing_your_own_export_again_makes_no_copies(cli, tmp_path, fmt):
+    """Contacts with no email and no phone are matched by name and company,
+    as `crm add` matches them; the others by email or phone."""
+    cli.ok("add", "Ann Lee", "--company", "Olive Grove")
+    cli.ok("add", "Ann Lee", "--company", "Other Shop", "--force")  # a namesake elsewhere
+    cli.ok("add", "Bo Berg", "--email", "bo@example.com")
+    cli.ok("add", "علی کریمی")
+    exported = tmp_path / f"mine.{fmt}"
+    cli.ok("export", "contacts", "-o", str(exported))
+    result = cli.ok("import", str(exported))
+    assert "0 created" in result.stderr and "4 skipped" in result.stderr
+    assert "same name and company" in result.stderr
+    assert len(cli.json("list")) == 4
+    assert "columns not imported" not in result.stderr

@@ -2,7 +2,10 @@
 
 A row is a duplicate when its normalised email (compared as the database's
 lower() compares) or its phone (E.164 when valid) is already a live
-contact's, or an earlier row's of the same file. The contact matched
+contact's, or an earlier row's of the same file; a row with neither, when
+a live contact (or an earlier row) has its name and company, folded as
+`crm add` compares them (so importing your own export again makes no copies
+of the contacts that have no email and no phone). The contact matched
 first by email, then by phone, wins. `skip` drops the row, `update` makes
 it an update of that contact (or of the earlier row's contact), `create`
 adds it anyway.
@@ -18,7 +21,9 @@ from minicrm.models import Contact, StageChange
 from minicrm.services.transfer.cleaning import email_key
 
 LOOKUP_CHUNK = 500
-Key = str  # "email:" + the email as lower() sees it, or "phone:" + the phone
+Key = str  # "email:" + the email as lower() sees it, "phone:" + the phone, or
+# "name:" + folded name + US + folded company, for a row with neither
+_PARTS = "\x1f"
 
 
 class Duplicates:
@@ -96,14 +101,39 @@ class Duplicates:
             keys.append("email:" + email_key(p.values["email"], self.dialect))
         if "phone" in p.values:
             keys.append("phone:" + p.values["phone"])
+        if not keys and p.values.get("name"):
+            keys.append(name_key(p.values["name"], p.values.get("company")))
         return keys
 
     def _existing(self, keys: set[Key]) -> dict[Key, tuple[int, str]]:
         """Live contacts (not made by this import) holding these keys."""
+        names = {k for k in keys if k.startswith("name:")}
+        found = self._names(names) if names else {}
         if self.everyone is not None:
-            return {k: self.everyone[k] for k in keys if k in self.everyone}
-        found = self._lookup(keys)
+            found.update((k, self.everyone[k]) for k in keys if k in self.everyone)
+            return found
+        found.update(self._lookup(keys - names))
         return {k: hit for k, hit in found.items() if hit[0] not in self.created}
+
+    def _names(self, keys: set[Key]) -> dict[Key, tuple[int, str]]:
+        """Live contacts with these folded names and companies (the lowest id
+        first), by the indexed folded name."""
+        from minicrm.text import fold
+
+        folded = sorted({k[5:].partition(_PARTS)[0] for k in keys})
+        found: dict[Key, tuple[int, str]] = {}
+        for start in range(0, len(folded), LOOKUP_CHUNK):
+            query = (
+                select(Contact.id, Contact.name, Contact.name_folded, Contact.company)
+                .where(Contact.deleted_at.is_(None),
+                       Contact.name_folded.in_(folded[start : start + LOOKUP_CHUNK]))
+                .order_by(Contact.id)
+            )  # fmt: skip
+            for contact_id, name, name_folded, company in self.session.execute(query):
+                key = f"name:{name_folded}{_PARTS}{fold(company) if company else ''}"
+                if key in keys and contact_id not in self.created:
+                    found.setdefault(key, (contact_id, name))
+        return found
 
     def _lookup(self, keys: set[Key] | None) -> dict[Key, tuple[int, str]]:
         alive = Contact.deleted_at.is_(None)
@@ -135,8 +165,15 @@ class Duplicates:
         return found
 
 
+def name_key(name: str, company: str | None) -> Key:
+    from minicrm.text import fold
+
+    return f"name:{fold(name)}{_PARTS}{fold(company) if company else ''}"
+
+
 def _kind(key: Key) -> str:
-    return key.partition(":")[0]
+    kind = key.partition(":")[0]
+    return "name and company" if kind == "name" else kind
 
 
 def _last_moves(session: Session, contact_ids: set[int]) -> dict[int, datetime]:

@@ -176,7 +176,7 @@ ENGLISH_HEADERS: dict[str, str] = {
     **_aliases("extra.connected_on", "connected on"),  # LinkedIn's Connections.csv
     **_aliases(JSON_EXTRA, "extra"),
     # Our own CSV export's bookkeeping columns: known, deliberately not imported.
-    **_aliases("ignore", "id", "score", "updated at"),
+    **_aliases("ignore", "id", "score", "updated at", "company id", "open deals"),
 }
 _LOCALISED = localised_aliases()
 KNOWN_HEADERS = {**_LOCALISED, **ENGLISH_HEADERS}  # English wins where a word is both
