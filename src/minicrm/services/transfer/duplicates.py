@@ -39,6 +39,9 @@ class Duplicates:
         self.redirect: dict[Key, tuple[int, str]] = {}  # keys of rows turned updates
         self.created: set[int] = set()
         self.everyone = self._lookup(None) if preload else None
+        # Read up front too when the bulk load will drop the indexes: a
+        # lookup by folded name would then scan the growing table per chunk.
+        self.everyone_by_name = self._names(None) if preload else None
 
     def classify(self, planned: list, report, *, ids: Callable[[], int] | None) -> None:
         """Set each row's action (and its contact_id when created); rows whose
@@ -108,30 +111,39 @@ class Duplicates:
     def _existing(self, keys: set[Key]) -> dict[Key, tuple[int, str]]:
         """Live contacts (not made by this import) holding these keys."""
         names = {k for k in keys if k.startswith("name:")}
-        found = self._names(names) if names else {}
+        if self.everyone_by_name is not None:
+            found = {k: self.everyone_by_name[k] for k in names if k in self.everyone_by_name}
+        else:
+            found = self._names(names) if names else {}
         if self.everyone is not None:
             found.update((k, self.everyone[k]) for k in keys if k in self.everyone)
             return found
         found.update(self._lookup(keys - names))
         return {k: hit for k, hit in found.items() if hit[0] not in self.created}
 
-    def _names(self, keys: set[Key]) -> dict[Key, tuple[int, str]]:
+    def _names(self, keys: set[Key] | None) -> dict[Key, tuple[int, str]]:
         """Live contacts with these folded names and companies (the lowest id
-        first), by the indexed folded name."""
+        first), by the indexed folded name; every live contact's when `keys`
+        is None."""
         from minicrm.text import fold
 
-        folded = sorted({k[5:].partition(_PARTS)[0] for k in keys})
+        alive = Contact.deleted_at.is_(None)
+        columns = select(Contact.id, Contact.name, Contact.name_folded, Contact.company)
+        if keys is None:
+            queries = [columns.where(alive)]
+        else:
+            folded = sorted({k[5:].partition(_PARTS)[0] for k in keys})
+            queries = [
+                columns.where(alive, Contact.name_folded.in_(folded[i : i + LOOKUP_CHUNK]))
+                for i in range(0, len(folded), LOOKUP_CHUNK)
+            ]
         found: dict[Key, tuple[int, str]] = {}
-        for start in range(0, len(folded), LOOKUP_CHUNK):
-            query = (
-                select(Contact.id, Contact.name, Contact.name_folded, Contact.company)
-                .where(Contact.deleted_at.is_(None),
-                       Contact.name_folded.in_(folded[start : start + LOOKUP_CHUNK]))
-                .order_by(Contact.id)
-            )  # fmt: skip
-            for contact_id, name, name_folded, company in self.session.execute(query):
+        for query in queries:
+            for contact_id, name, name_folded, company in self.session.execute(
+                query.order_by(Contact.id)
+            ):
                 key = f"name:{name_folded}{_PARTS}{fold(company) if company else ''}"
-                if key in keys and contact_id not in self.created:
+                if (keys is None or key in keys) and contact_id not in self.created:
                     found.setdefault(key, (contact_id, name))
         return found
 
