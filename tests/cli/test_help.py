@@ -53,3 +53,10 @@ def test_the_command_lists_break_lines_only_at_the_panel_edge():
     assert "and the best-scored deals" in " ".join(
         line.strip("│ ") for line in lines[pipeline : pipeline + 2]
     )
+
+
+def test_score_help_lists_the_options_crm_score_ref_takes():
+    result = CliRunner().invoke(app, ["score", "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    for option in ("--explain", "--deal", "--top", "--recompute", "--model", "--json"):
+        assert f"│ {option}" in result.output

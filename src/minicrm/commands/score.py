@@ -28,15 +28,22 @@ class ScoreGroup(TyperGroup):
             args = [DEFAULT_COMMAND, *args]
         return super().parse_args(ctx, args)
 
+    def format_help(self, ctx, formatter) -> None:
+        """The group's help, then the default command's: `crm score --help`
+        lists the options `crm score [REF]` takes."""
+        super().format_help(ctx, formatter)
+        default = self.commands[DEFAULT_COMMAND]
+        with default.make_context(DEFAULT_COMMAND, [], parent=ctx, resilient_parsing=True) as sub:
+            default.format_help(sub, formatter)
+
 
 app = typer.Typer(
     cls=ScoreGroup,
     help=(
         "Lead scores from your rules, one per deal. `crm score` ranks the open deals; "
         "`crm score REF --explain` shows why a contact's current deal scores what it does "
-        "(`--deal ID` names a deal). "
-        "Options: --top N, --explain, --deal ID, --recompute, --model rules|history, --json "
-        "(details: `crm score show --help`)."
+        "(`--deal ID` names a deal). `crm score [REF]` is `crm score show [REF]`: its "
+        "options are below."
     ),
     subcommand_metavar="[REF] | COMMAND [ARGS]...",
 )
