@@ -450,3 +450,16 @@ def test_demo_data_after_a_purge_takes_new_ids_too(cli):
     cli.ok("rm", str(newest), "--purge", "--yes")
     cli.ok("demo", "--contacts", "3", "--force")
     assert min(c["id"] for c in cli.json("list") if c["name"] != "Ann Lee") > newest
+
+
+def test_commands_that_remove_or_restore_print_the_object_with_json(cli):
+    cli.ok("add", "Ann Lee", "--company", "Olive Grove")
+    followup = cli.json("followup", "add", "Ann", "tomorrow 10am", "call")
+    assert cli.json("followup", "rm", str(followup["id"]))["id"] == followup["id"]
+    assert cli.json("deal", "rm", "1", "--yes")["id"] == 1
+    assert cli.json("deal", "restore", "1")["id"] == 1
+    assert cli.json("company", "rm", "Olive", "--yes")["name"] == "Olive Grove"
+    assert cli.json("company", "restore", "Olive")["name"] == "Olive Grove"
+    assert cli.json("rm", "Ann", "--yes")["name"] == "Ann Lee"
+    assert cli.json("restore", "Ann")["name"] == "Ann Lee"
+    assert cli.json("rm", "Ann", "--purge", "--yes")["name"] == "Ann Lee"

@@ -237,6 +237,7 @@ def rm(
     ctx: typer.Context,
     ref: Ref,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_: Json = False,
 ) -> None:
     """Move a company to the trash; its people and deals keep their link."""
     from minicrm.commands import _output as out
@@ -250,17 +251,23 @@ def rm(
             out.fail("nothing deleted", 1)
     with unit_of_work(ctx) as session:
         company = trash_company(session, ref)
+    if json_:
+        out.print_json(company.to_json())
+        return
     out.info(
         f"moved #{company.id} {company.name} to the trash (undo: crm company restore {company.id})"
     )
 
 
 @app.command("restore")
-def restore(ctx: typer.Context, ref: Ref) -> None:
+def restore(ctx: typer.Context, ref: Ref, json_: Json = False) -> None:
     """Take a company back out of the trash."""
     from minicrm.commands import _output as out
     from minicrm.services.companies.companies import restore_company
 
     with unit_of_work(ctx) as session:
         company = restore_company(session, ref)
+    if json_:
+        out.print_json(company.to_json())
+        return
     out.info(f"restored #{company.id} {company.name}")

@@ -272,6 +272,7 @@ def rm(
     ctx: typer.Context,
     ref: DealRef,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_: Json = False,
 ) -> None:
     """Move a deal to the trash (undo: crm deal restore ID)."""
     from minicrm.commands import _output as out
@@ -285,17 +286,23 @@ def rm(
             out.fail("nothing deleted", 1)
     with unit_of_work(ctx) as session:
         deal = trash_deal(session, ref, now=_now())
+    if json_:
+        out.print_json(deal.to_json())
+        return
     out.info(f"moved deal #{deal.id} {deal.title} to the trash (undo: crm deal restore {deal.id})")
 
 
 @app.command("restore")
-def restore(ctx: typer.Context, ref: DealRef) -> None:
+def restore(ctx: typer.Context, ref: DealRef, json_: Json = False) -> None:
     """Take a deal back out of the trash."""
     from minicrm.commands import _output as out
     from minicrm.services.deals.deals import restore_deal
 
     with unit_of_work(ctx) as session:
         deal = restore_deal(session, ref, now=_now())
+    if json_:
+        out.print_json(deal.to_json())
+        return
     out.info(f"restored deal #{deal.id} {deal.title}")
 
 

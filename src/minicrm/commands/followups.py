@@ -214,11 +214,14 @@ def snooze(ctx: typer.Context, followup_id: FollowUpId, when: When, json_: Json 
 
 
 @app.command("rm")
-def rm(ctx: typer.Context, followup_id: FollowUpId) -> None:
+def rm(ctx: typer.Context, followup_id: FollowUpId, json_: Json = False) -> None:
     """Delete a follow-up."""
     from minicrm.commands import _output as out
     from minicrm.services.followups.followups import remove_followup
 
     with unit_of_work(ctx) as session:
         gone = remove_followup(session, followup_id)
+    if json_:  # the follow-up as it was
+        out.print_json(gone.to_json(_now()))
+        return
     out.info(f"removed follow-up #{gone.id} with {gone.contact_name}")

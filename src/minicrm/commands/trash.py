@@ -23,6 +23,7 @@ def rm(
         bool, typer.Option("--purge", help="Delete for good, with its history.")
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_: Json = False,
 ) -> None:
     """Move a contact to the trash (or, with --purge, delete it for good)."""
     from minicrm.commands import _output as out
@@ -42,7 +43,9 @@ def rm(
             out.fail("--purge deletes for good; add --yes to confirm")
     with unit_of_work(ctx) as session:
         contact = purge_contact(session, ref) if purge else trash_contact(session, ref)
-    if purge:
+    if json_:  # the contact as it was when it went
+        out.print_json(contact.to_json())
+    elif purge:
         out.info(f"deleted #{contact.id} {contact.name} for good")
     else:
         out.info(
@@ -77,11 +80,14 @@ def trash(ctx: typer.Context, json_: Json = False) -> None:
     out.print_table(["ID", "Name", "Company", "Deleted"], rows)
 
 
-def restore(ctx: typer.Context, ref: Ref) -> None:
+def restore(ctx: typer.Context, ref: Ref, json_: Json = False) -> None:
     """Take a contact back out of the trash."""
     from minicrm.commands import _output as out
     from minicrm.services.contacts.trash import restore_contact
 
     with unit_of_work(ctx) as session:
         contact = restore_contact(session, ref)
+    if json_:
+        out.print_json(contact.to_json())
+        return
     out.info(f"restored #{contact.id} {contact.name}")
