@@ -328,8 +328,28 @@ def test_add_phone_with_the_us_default_region(session):
     assert add(session, "Joe", phone="(212) 736-5000").phone == "+12127365000"
 
 
-def test_add_keeps_an_unplaceable_phone_as_typed(session):
-    assert add(session, "Local Joe", phone="ext. 12").phone == "ext. 12"
+def test_add_keeps_a_possible_but_unplaceable_phone_as_typed(session):
+    set_setting(session, "default_region", "US", now=NOW)
+    assert add(session, "Local Joe", phone="555-0100").phone == "555-0100"
+
+
+def test_add_keeps_a_short_number_phonenumbers_calls_possible_locally(session):
+    set_setting(session, "default_region", "DE", now=NOW)  # German villages: 2-digit lines
+    assert add(session, "Dorf Joe", phone="12").phone == "12"
+
+
+@pytest.mark.parametrize(
+    "region, phone",
+    [("", "12"), ("US", "12"), ("US", "ext. 12"), ("", "+99912345"), ("", "1" * 17)],
+)
+def test_add_refuses_a_phone_that_cannot_exist_unless_forced(session, region, phone):
+    if region:
+        set_setting(session, "default_region", region, now=NOW)
+    with pytest.raises(ValidationError) as caught:
+        add(session, "Joe", phone=phone)
+    assert caught.value.field == "phone"
+    assert "impossible phone" in caught.value.message and "--force" in caught.value.message
+    assert add(session, "Joe", phone=phone, force=True).phone == phone
 
 
 def test_add_refuses_a_phone_without_digits(session):

@@ -23,6 +23,9 @@ Note = Annotated[str | None, typer.Option("--note", help="Free-text notes.")]
 Sets = Annotated[
     list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="Custom field; repeatable.")
 ]
+KeepPhone = Annotated[
+    bool, typer.Option("--force", help="Keep a phone number that cannot exist, as typed.")
+]
 
 LIST_HEADER = ["ID", "Name", "Domain", "Industry", "City", "People", "Open deals", "Owner", "Tags"]
 CSV_COLUMNS = [
@@ -63,6 +66,7 @@ def add(
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag; repeatable.")] = None,
     note: Note = None,
     set_: Sets = None,
+    force: KeepPhone = False,
     json_: Json = False,
 ) -> None:
     """Create a company and print its id."""
@@ -75,7 +79,7 @@ def add(
         extra=_assignments(set_),
     )  # fmt: skip
     with unit_of_work(ctx) as session:
-        company = add_company(session, data)
+        company = add_company(session, data, force=force)
     if json_:
         out.print_json(company.to_json())
     else:
@@ -204,6 +208,7 @@ def edit(
         list[str] | None, typer.Option("--tag", help="+tag adds, -tag removes; repeatable.")
     ] = None,
     set_: Sets = None,
+    force: KeepPhone = False,
     json_: Json = False,
 ) -> None:
     """Change fields (an empty value clears one)."""
@@ -215,7 +220,9 @@ def edit(
         "city": city, "region": region, "country": country, "owner": owner, "notes": note,
     }  # fmt: skip
     changes = CompanyChanges(
-        fields={k: v for k, v in given.items() if v is not None}, set_extra=_assignments(set_)
+        fields={k: v for k, v in given.items() if v is not None},
+        set_extra=_assignments(set_),
+        keep_impossible_phone=force,
     )
     for item in tag or []:
         if item.startswith("-"):

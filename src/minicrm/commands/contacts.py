@@ -70,7 +70,11 @@ def add(
     lost_reason: LostReason = None,
     set_: Sets = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Add even if it looks like a duplicate.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Add even if it looks like a duplicate or its phone number cannot exist.",
+        ),
     ] = False,
     no_deal: Annotated[
         bool, typer.Option("--no-deal", help="A person only: open no first deal.")
@@ -265,6 +269,9 @@ def edit(
         list[str] | None, typer.Option("--tag", help="+tag adds, -tag removes; repeatable.")
     ] = None,
     set_: Sets = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Keep a phone number that cannot exist, as typed.")
+    ] = False,
     json_: Json = False,
 ) -> None:
     """Change fields (an empty value clears one); with no option, edit as TOML in $EDITOR."""
@@ -281,6 +288,7 @@ def edit(
         fields={k: v for k, v in given.items() if v is not None},
         set_extra=assignments(set_),
         stage_reason=lost_reason,
+        keep_impossible_phone=force,
     )
     for item in tag or []:
         if item.startswith("-"):

@@ -62,6 +62,7 @@ class CompanyChanges:
     add_tags: list[str] = field(default_factory=list)
     remove_tags: list[str] = field(default_factory=list)
     set_extra: dict[str, str] = field(default_factory=dict)  # '' value removes the key
+    keep_impossible_phone: bool = False  # --force: a phone that cannot exist, kept as typed
 
     def is_empty(self) -> bool:
         return not (self.fields or self.add_tags or self.remove_tags or self.set_extra)
@@ -79,7 +80,9 @@ def normalize_domain(value: Any) -> str | None:
     return domain
 
 
-def clean_company_fields(session: Session, raw: dict[str, Any]) -> dict[str, Any]:
+def clean_company_fields(
+    session: Session, raw: dict[str, Any], *, keep_impossible_phone: bool = True
+) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if "name" in raw:
         name = clean_text(raw["name"])
@@ -92,7 +95,9 @@ def clean_company_fields(session: Session, raw: dict[str, Any]) -> dict[str, Any
         values["email"] = normalize_email(raw["email"])
     if "phone" in raw:
         values["phone"] = normalize_phone(
-            raw["phone"], config.get_setting(session, "default_region")
+            raw["phone"],
+            config.get_setting(session, "default_region"),
+            keep_impossible=keep_impossible_phone,
         )
     for name in TEXT_FIELDS:
         if name in raw:
@@ -116,11 +121,12 @@ def _dump_extra(extra: dict[str, Any]) -> str | None:
 
 
 def add_company(
-    session: Session, data: CompanyInput, *, now: datetime | None = None
+    session: Session, data: CompanyInput, *, force: bool = False, now: datetime | None = None
 ) -> CompanyRead:
+    """A new company; `force` keeps a phone number that cannot exist as typed."""
     now = _now(now)
     raw = {k: v for k, v in data.__dict__.items() if k not in ("tags", "extra")}
-    values = clean_company_fields(session, raw)
+    values = clean_company_fields(session, raw, keep_impossible_phone=force)
     tags = [normalize_tag(t) for t in data.tags]
     _check_unique_name(session, values["name"])
     company = Company(
@@ -151,7 +157,9 @@ def update_company(
         raise UserError(
             f"cannot edit {', '.join(sorted(unknown))}; fields: {', '.join(EDITABLE_FIELDS)}"
         )
-    values = clean_company_fields(session, changes.fields)
+    values = clean_company_fields(
+        session, changes.fields, keep_impossible_phone=changes.keep_impossible_phone
+    )
     renamed = "name" in values and values["name"] != company.name
     if renamed:
         _check_unique_name(session, values["name"], except_id=company.id)

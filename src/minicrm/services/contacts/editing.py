@@ -95,7 +95,9 @@ def add_contact(
         if given:
             raise UserError(f"--no-deal adds a person only; drop --{given[0].replace('_', '-')}")
         raw["stage"] = None
-    values = clean_contact_fields(session, raw, creating=not data.no_deal)
+    values = clean_contact_fields(
+        session, raw, creating=not data.no_deal, keep_impossible_phone=force
+    )
     values.setdefault("name", normalize_name(raw.get("name")))
     tags = [normalize_tag(t) for t in data.tags]
     if not force:
@@ -143,10 +145,12 @@ def add_contact(
 
 
 def clean_contact_fields(
-    session: Session, raw: dict[str, Any], *, creating: bool
+    session: Session, raw: dict[str, Any], *, creating: bool, keep_impossible_phone: bool = True
 ) -> dict[str, Any]:
     """Validate and normalise the fields present in `raw` (the same rules for
-    add, edit and import). Returns column values; `value` becomes value_cents."""
+    add, edit and import). Returns column values; `value` becomes value_cents.
+    An import keeps a phone number that cannot exist as typed (a row is not
+    refused over it); add and edit refuse one unless forced."""
     values: dict[str, Any] = {}
     if creating or "name" in raw:
         values["name"] = normalize_name(raw.get("name"))
@@ -154,7 +158,9 @@ def clean_contact_fields(
         values["email"] = normalize_email(raw["email"])
     if "phone" in raw:
         values["phone"] = normalize_phone(
-            raw["phone"], config.get_setting(session, "default_region")
+            raw["phone"],
+            config.get_setting(session, "default_region"),
+            keep_impossible=keep_impossible_phone,
         )
     for name in TEXT_FIELDS:
         if name in raw:
@@ -186,6 +192,7 @@ class ContactChanges:
     remove_tags: list[str] = field(default_factory=list)
     set_extra: dict[str, str] = field(default_factory=dict)  # '' value removes the key
     stage_reason: str | None = None
+    keep_impossible_phone: bool = False  # --force: a phone that cannot exist, kept as typed
 
     def is_empty(self) -> bool:
         return not (self.fields or self.add_tags or self.remove_tags or self.set_extra)
@@ -218,7 +225,9 @@ def update_contact(
     if "stage" in raw and not raw["stage"]:
         raise ValidationError("stage cannot be empty", field="stage")
     raw["_had_reason"] = contact.lost_reason or changes.stage_reason
-    values = clean_contact_fields(session, raw, creating=False)
+    values = clean_contact_fields(
+        session, raw, creating=False, keep_impossible_phone=changes.keep_impossible_phone
+    )
     deal_values = {name: values.pop(name) for name in DEAL_FIELDS if name in values}
     follow_on_open_deals(session, contact, values)
     for name, value in values.items():

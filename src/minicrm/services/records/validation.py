@@ -34,10 +34,13 @@ def normalize_email(value: Any) -> str | None:
         raise ValidationError(f"invalid email {email!r}: {exc}", field="email") from exc
 
 
-def normalize_phone(value: Any, default_region: str | None) -> str | None:
+def normalize_phone(
+    value: Any, default_region: str | None, *, keep_impossible: bool = True
+) -> str | None:
     """E.164 when the number is valid; otherwise kept as typed, since real
     address books hold extensions and local numbers phonenumbers can't place.
-    A value with no digits at all is refused."""
+    A value with no digits at all is refused; so is a number that cannot
+    exist (too short, too long), unless `keep_impossible` (imports, --force)."""
     phone = clean_text(value)
     if phone is None:
         return None
@@ -47,11 +50,57 @@ def normalize_phone(value: Any, default_region: str | None) -> str | None:
 
     try:
         parsed = phonenumbers.parse(phone, default_region or None)
-    except phonenumbers.NumberParseException:
-        return phone
-    if phonenumbers.is_valid_number(parsed):
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException as exc:
+        parsed, why_impossible = None, _unparsable_reason(phone, exc)
+    else:
+        if phonenumbers.is_valid_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        why_impossible = _impossible_reason(parsed)
+    if why_impossible and not keep_impossible:
+        raise ValidationError(
+            f"impossible phone {phone!r}: {why_impossible} (--force keeps it as typed)",
+            field="phone",
+        )
     return phone
+
+
+# The shortest national number of any country (phonenumbers' metadata, local-
+# only lengths aside): without a region, nothing shorter can be a phone number.
+_SHORTEST_ANYWHERE = 4
+_LONGEST_E164 = 15
+
+
+def _unparsable_reason(phone: str, exc: Any) -> str | None:
+    """Why a number phonenumbers could not parse cannot exist, or None when
+    it only lacked a region to be judged by (then count its digits)."""
+    import phonenumbers
+
+    if exc.error_type != phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+        return str(exc._msg).rstrip(".").lower()
+    if phone.lstrip().startswith("+"):
+        return "no country has that code"
+    digits = len(re.findall(r"\d", phone))
+    if digits < _SHORTEST_ANYWHERE:
+        return f"{digits} digits is too short for a phone number anywhere"
+    if digits > _LONGEST_E164:
+        return f"{digits} digits is too long for a phone number anywhere"
+    return None
+
+
+def _impossible_reason(parsed: Any) -> str | None:
+    import phonenumbers
+
+    reasons = {
+        phonenumbers.ValidationResult.TOO_SHORT: "too short",
+        phonenumbers.ValidationResult.TOO_LONG: "too long",
+        phonenumbers.ValidationResult.INVALID_LENGTH: "no number there has that length",
+        phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "no country has that code",
+    }
+    reason = reasons.get(phonenumbers.is_possible_number_with_reason(parsed))
+    if reason is None:
+        return None
+    region = phonenumbers.region_code_for_country_code(parsed.country_code)
+    return f"{reason} for a number in {region}" if region != "ZZ" else reason
 
 
 _MONEY = re.compile(r"^-?\d+(\.\d{1,2})?$")
