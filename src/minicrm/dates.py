@@ -117,6 +117,12 @@ def parse_when(
     raise UserError(f"cannot read the date {text!r}; try one of: {EXAMPLES}")
 
 
+def already_past(moment: datetime, now: datetime) -> bool:
+    """Whether a time to do something has gone by. Stored times are whole
+    seconds, so `today` (= now, rounded down) is not past during its second."""
+    return moment < now.replace(microsecond=0)
+
+
 def _stored(value: datetime) -> datetime:
     # Whole seconds: nobody schedules to the microsecond, and RRULE drops them.
     return value.astimezone(UTC).replace(microsecond=0)

@@ -280,3 +280,20 @@ def test_tomorrow_at_a_time_is_that_wall_clock_time_on_the_next_local_day(clock,
     shown = when(f"tomorrow {clock}", now=now, zone=zone).astimezone(zone)
     assert shown.date() == now.astimezone(zone).date() + timedelta(days=1)
     assert f"{shown.hour}:{shown.minute:02d}" == clock
+
+
+def test_a_time_rounded_down_to_its_second_is_not_already_past_during_that_second():
+    from minicrm.dates import already_past
+
+    now = datetime(2026, 12, 4, 14, 7, 30, 999_999, tzinfo=UTC)
+    assert not already_past(now.replace(microsecond=0), now)
+    assert already_past(now.replace(second=29, microsecond=0), now)
+
+
+def test_today_after_nine_schedules_now_and_that_is_not_past():
+    from minicrm.dates import already_past
+
+    now = datetime(2026, 12, 4, 14, 7, 30, 500_000, tzinfo=UTC)
+    due = parse_when("today", now=now, zone=UTC, scheduling=True)
+    assert due == now.replace(microsecond=0)
+    assert not already_past(due, now)

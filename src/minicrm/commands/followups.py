@@ -94,7 +94,7 @@ def add(
 ) -> None:
     """Schedule a follow-up; prints its id and when it is due."""
     from minicrm.commands import _output as out
-    from minicrm.dates import format_local, parse_when
+    from minicrm.dates import already_past, format_local, parse_when
     from minicrm.errors import UserError
     from minicrm.services.followups.followups import add_followup
     from minicrm.services.records.config import local_zone_of
@@ -103,7 +103,7 @@ def add(
     with unit_of_work(ctx) as session:
         zone = local_zone_of(session)
         due = parse_when(when, now=now, zone=zone, scheduling=True)
-        if due < now and not past:
+        if already_past(due, now) and not past:
             raise UserError(
                 f"{when!r} is {format_local(due, zone)}, in the past; add --past to "
                 "schedule it overdue, or give a later time (tomorrow 9am, +2h)"

@@ -276,11 +276,12 @@ def log_interaction(
 def add_followup(
     engine: Engine, contact_id: int, *, when: str, note: str, every: str, now: datetime
 ) -> FollowUpRead:
+    from minicrm.dates import already_past
     from minicrm.services import followups
 
     with session_scope(engine) as session:
         due = _when(session, when, now, scheduling=True)
-        if due < now:  # the CLI's --past has no place in a form: say a later time
+        if already_past(due, now):  # the CLI's --past has no place in a form: say a later time
             raise ValidationError(
                 "that is already past; give a later time (tomorrow 9am, +2h)", field="when"
             )
