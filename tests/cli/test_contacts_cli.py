@@ -463,3 +463,16 @@ def test_commands_that_remove_or_restore_print_the_object_with_json(cli):
     assert cli.json("rm", "Ann", "--yes")["name"] == "Ann Lee"
     assert cli.json("restore", "Ann")["name"] == "Ann Lee"
     assert cli.json("rm", "Ann", "--purge", "--yes")["name"] == "Ann Lee"
+
+
+def test_cadence_set_and_rm_print_the_cadence_with_json(cli):
+    cli.ok("add", "Ann Lee", "--tag", "vip")
+    one = cli.json("cadence", "set", "Ann", "2w")
+    assert one == {
+        "id": one["id"], "contact_id": 1, "contact_name": "Ann Lee", "tag": None, "every_days": 14,
+    }  # fmt: skip
+    by_tag = cli.json("cadence", "set", "--tag", "vip", "30d")
+    assert (by_tag["tag"], by_tag["every_days"]) == ("vip", 30)
+    assert cli.json("cadence", "rm", "Ann") == one
+    assert cli.json("cadence", "rm", "--tag", "vip")["tag"] == "vip"
+    assert cli.json("cadence", "list") == []

@@ -116,9 +116,9 @@ def test_period_options(shop):
         (["funnel", "--format", "xml"], "table, json, csv, md"),
         (["funnel", "--since", "someday"], "cannot read the date"),
         (["funnel", "--since", "tomorrow", "--until", "yesterday"], "--since must be before"),
-        (["forecast", "--format", "csv"], "table, json, md"),
+        (["forecast", "--format", "xlsx"], "table, json, csv, md"),
         (["activity", "--weeks", "0"], "--weeks"),
-        (["segments", "--format", "pdf"], "table, json, md"),
+        (["segments", "--format", "pdf"], "table, json, csv, md"),
     ],
 )
 def test_bad_options_are_one_line_user_errors(shop, args, fragment):

@@ -12,6 +12,7 @@ OptionalRef = Annotated[
     str | None, typer.Argument(metavar="[REF]", help="Id, exact email, or part of the name.")
 ]
 Tag = Annotated[str | None, typer.Option("--tag", help="Everyone with this tag.")]
+Json = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
 
 
 @app.command("set")
@@ -24,6 +25,7 @@ def set_(
         str | None, typer.Argument(metavar="[EVERY]", help="e.g. 30d, 2w, 3 months.")
     ] = None,
     tag: Tag = None,
+    json_: Json = False,
 ) -> None:
     """`crm cadence set REF 30d` or `crm cadence set --tag vip 30d`."""
     from minicrm.commands import _output as out
@@ -34,13 +36,16 @@ def set_(
         out.fail("say how often, e.g. `crm cadence set maria 30d`")
     with unit_of_work(ctx) as session:
         cadence = set_cadence(session, every, ref=ref, tag=tag)
+    if json_:
+        out.print_json(cadence.to_json())
+        return
     out.info(f"{_target(cadence)}: stay in touch every {cadence.every_days} days")
 
 
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    json_: Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")] = False,
+    json_: Json = False,
 ) -> None:
     """Every cadence."""
     from minicrm.commands import _output as out
@@ -55,13 +60,18 @@ def list_(
 
 
 @app.command("rm")
-def rm(ctx: typer.Context, ref: OptionalRef = None, tag: Tag = None) -> None:
-    """Remove the cadence of a contact (REF) or of --tag."""
+def rm(
+    ctx: typer.Context, ref: OptionalRef = None, tag: Tag = None, json_: Json = False
+) -> None:
+    """Remove the cadence of a contact (REF) or of --tag; --json prints the one removed."""
     from minicrm.commands import _output as out
     from minicrm.services.followups.cadence import remove_cadence
 
     with unit_of_work(ctx) as session:
         gone = remove_cadence(session, ref=ref, tag=tag)
+    if json_:
+        out.print_json(gone.to_json())
+        return
     out.info(f"removed the cadence of {_target(gone)}")
 
 

@@ -23,6 +23,12 @@ app = typer.Typer(
 FormatOption = Annotated[
     str, typer.Option("--format", "-f", metavar="FORMAT", help="table, json or md.")
 ]
+RowsFormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format", "-f", metavar="FORMAT", help="table, json, md, or csv (one row per item)."
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 
 
@@ -80,11 +86,14 @@ def funnel(
 
 
 @app.command()
-def forecast(ctx: typer.Context, format_: FormatOption = "table", json_: JsonOption = False):
-    """Open deals' value weighted by the win probability of each deal's stage."""
+def forecast(ctx: typer.Context, format_: RowsFormatOption = "table", json_: JsonOption = False):
+    """Open deals' value weighted by the win probability of each deal's stage;
+    CSV has one row per open deal, to pivot in a spreadsheet."""
     from minicrm.services.funnel.reports import forecast_report
 
-    fmt = _check_format(format_, json_, ("table", "json", "md"))
+    fmt = _check_format(format_, json_, ("table", "json", "csv", "md"))
+    if fmt == "csv":
+        return _forecast_csv(ctx)
     with unit_of_work(ctx, write=False) as session:
         report = forecast_report(session)
     if fmt == "json":
@@ -144,11 +153,14 @@ def activity(
 
 
 @app.command()
-def segments(ctx: typer.Context, format_: FormatOption = "table", json_: JsonOption = False):
-    """Value tiers (ABC by revenue share) and RFM segments, from purchases."""
+def segments(ctx: typer.Context, format_: RowsFormatOption = "table", json_: JsonOption = False):
+    """Value tiers (ABC by revenue share) and RFM segments, from purchases;
+    CSV has one row per customer with its tier, RFM scores and segment."""
     from minicrm.services.funnel.reports import segments_report
 
-    fmt = _check_format(format_, json_, ("table", "json", "md"))
+    fmt = _check_format(format_, json_, ("table", "json", "csv", "md"))
+    if fmt == "csv":
+        return _segments_csv(ctx)
     from minicrm.dates import format_local
     from minicrm.services.records.config import local_zone_of
 
@@ -361,6 +373,37 @@ def _funnel_csv(report) -> None:
             row.insert(2, cents_to_major(stage.value_cents))
             rows.append([group, *row] if report.by else row)
     print_csv([report.by, *keys] if report.by else keys, rows)
+
+
+def _forecast_csv(ctx: typer.Context) -> None:
+    from minicrm.commands._output import print_csv
+    from minicrm.models import cents_to_major
+    from minicrm.services.funnel.reports import forecast_deals
+
+    header = ["deal_id", "title", "contact", "owner", "stage", "value", "win_probability",
+              "weighted", "expected_month"]  # fmt: skip
+    with unit_of_work(ctx, write=False) as session:
+        print_csv(header, (
+            [d.id, d.title, d.contact_name, d.owner, d.stage, cents_to_major(d.value_cents),
+             d.win_probability, cents_to_major(d.weighted_cents), d.expected_month]
+            for d in forecast_deals(session)
+        ))  # fmt: skip
+
+
+def _segments_csv(ctx: typer.Context) -> None:
+    from minicrm.commands._output import print_csv
+    from minicrm.models import cents_to_major
+    from minicrm.services.funnel.segments import every_customer
+
+    header = ["id", "name", "revenue", "purchases", "last_purchase_at", "tier", "recency",
+              "frequency", "monetary", "rfm", "segment"]  # fmt: skip
+    with unit_of_work(ctx, write=False) as session:
+        print_csv(header, (
+            [c.id, c.name, cents_to_major(c.revenue_cents), c.purchases,
+             c.last_purchase_at.isoformat(), c.tier, c.recency, c.frequency, c.monetary,
+             c.rfm, c.segment]
+            for c in every_customer(session)
+        ))  # fmt: skip
 
 
 def _note(text: str) -> None:

@@ -32,6 +32,7 @@ Definitions (also in the README):
 """
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -119,34 +120,84 @@ class ForecastReport:
 
 def forecast_report(session: Session, *, now: datetime | None = None) -> ForecastReport:
     """Open deals' value weighted by P(win | current stage), per owner and month."""
-    now = now or datetime.now(UTC)
+    basis = _forecast_basis(session, now or datetime.now(UTC))
+    open_deals = (
+        select(
+            group_value(Deal.owner).label("owner"),
+            Deal.stage.label("stage"),
+            basis.month.label("month"),
+            Deal.value_cents.label("value_cents"),
+        )
+        .where(Deal.deleted_at.is_(None), Deal.stage.in_(basis.stages))
+        .subquery()
+    )
+    value = func.coalesce(func.sum(open_deals.c.value_cents), 0)
+    rows = grouped(session, open_deals, ["owner", "stage", "month"], value)
+    month_order = {label: i for i, label in enumerate([*basis.labels, LATER, NO_HISTORY])}
+    probabilities = basis.probabilities
+    return ForecastReport(
+        currency=config.get_setting(session, "currency") or "USD",
+        win_probability={s: (None if p is None else float(p)) for s, p in probabilities.items()},
+        fallback_stages=tuple(basis.fallback),
+        days_to_win=basis.days_to_win,
+        owners=_lines(rows, 0, probabilities, sorted_by=group_order),
+        months=_lines(rows, 2, probabilities, sorted_by=month_order.__getitem__),
+        total=_line("total", rows, probabilities),
+    )
+
+
+@dataclass(frozen=True)
+class ForecastDeal:
+    """One open deal as the forecast sees it (`crm report forecast --format csv`)."""
+
+    id: int
+    title: str
+    contact_name: str | None
+    owner: str | None
+    stage: str
+    value_cents: int | None
+    win_probability: float | None
+    weighted_cents: int | None  # rounded per deal: the sums may differ from the report's by cents
+    expected_month: str
+
+
+def forecast_deals(session: Session, *, now: datetime | None = None) -> Iterator[ForecastDeal]:
+    """Every open deal with its stage's P(win), weighted value and expected month."""
+    basis = _forecast_basis(session, now or datetime.now(UTC))
+    query = (
+        select(Deal.id, Deal.title, Contact.name, Deal.owner, Deal.stage, Deal.value_cents,
+               basis.month)
+        .outerjoin(Contact, Contact.id == Deal.contact_id)
+        .where(Deal.deleted_at.is_(None), Deal.stage.in_(basis.stages))
+        .order_by(Deal.id)
+        .execution_options(yield_per=1000)
+    )  # fmt: skip
+    for deal_id, title, contact, owner, stage, cents, month in session.execute(query):
+        p = basis.probabilities.get(stage)
+        weighted = None if p is None or cents is None else round(cents * p)
+        probability = None if p is None else float(p)
+        yield ForecastDeal(
+            deal_id, title, contact, owner, stage, cents, probability, weighted, month
+        )
+
+
+@dataclass(frozen=True)
+class _ForecastBasis:
+    stages: list[str]
+    probabilities: dict[str, Any]  # Fraction | None per open stage
+    fallback: Any
+    days_to_win: dict[str, float | None]
+    labels: list[str]
+    month: Any  # the CASE giving an open deal its expected month
+
+
+def _forecast_basis(session: Session, now: datetime) -> _ForecastBasis:
     stages = config.open_stages(session)
     probabilities, fallback = win_probabilities(stages, deal_facts(session, Scope(stages)))
     days_to_win = _days_to_win(session, stages)
     starts, labels, firsts = _month_starts(now, config.local_zone_of(session))
     month = _expected_month(days_to_win, starts, labels, firsts)
-    open_deals = (
-        select(
-            group_value(Deal.owner).label("owner"),
-            Deal.stage.label("stage"),
-            month.label("month"),
-            Deal.value_cents.label("value_cents"),
-        )
-        .where(Deal.deleted_at.is_(None), Deal.stage.in_(stages))
-        .subquery()
-    )
-    value = func.coalesce(func.sum(open_deals.c.value_cents), 0)
-    rows = grouped(session, open_deals, ["owner", "stage", "month"], value)
-    month_order = {label: i for i, label in enumerate([*labels, LATER, NO_HISTORY])}
-    return ForecastReport(
-        currency=config.get_setting(session, "currency") or "USD",
-        win_probability={s: (None if p is None else float(p)) for s, p in probabilities.items()},
-        fallback_stages=tuple(fallback),
-        days_to_win=days_to_win,
-        owners=_lines(rows, 0, probabilities, sorted_by=group_order),
-        months=_lines(rows, 2, probabilities, sorted_by=month_order.__getitem__),
-        total=_line("total", rows, probabilities),
-    )
+    return _ForecastBasis(stages, probabilities, fallback, days_to_win, labels, month)
 
 
 def _days_to_win(session: Session, stages: list[str]) -> dict[str, float | None]:

@@ -2,6 +2,7 @@
 revenue counted once per sale (definitions in funnel/reports.py and the
 README)."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -93,24 +94,38 @@ def segments_report(session: Session) -> SegmentsReport:
         for n, cents, r, f, m in [sums(1, name)]
         if n
     )
-    top = session.execute(
-        select(c.id, Contact.name, c.revenue, c.purchases, c.last_at, c.tier, c.r, c.f, c.m,
-               c.segment)
-        .join(Contact, Contact.id == c.id)
-        .order_by(c.revenue.desc(), c.id)
-        .limit(TOP_CUSTOMERS)
-    ).all()  # fmt: skip
+    top = session.execute(_customers_by_revenue(labelled).limit(TOP_CUSTOMERS)).all()
     return SegmentsReport(
         currency=config.get_setting(session, "currency") or "USD",
         customers=customers,
         revenue_cents=revenue,
         tiers=tiers,
         segments=segments,
-        top_customers=tuple(
-            Customer(*row[:2], int(row[2]), *row[3:], rfm=f"{row[6]}{row[7]}{row[8]}")
-            for row in top
-        ),
+        top_customers=tuple(_customer(row) for row in top),
     )
+
+
+def every_customer(session: Session) -> Iterator[Customer]:
+    """Every customer, highest revenue first, with the report's tier, RFM and
+    segment: the rows `crm report segments --format csv` writes."""
+    rows = session.execute(_customers_by_revenue(_labelled_customers()).execution_options(
+        yield_per=1000
+    ))
+    return (_customer(row) for row in rows)
+
+
+def _customers_by_revenue(labelled: Any) -> Any:
+    c = labelled.c
+    return (
+        select(c.id, Contact.name, c.revenue, c.purchases, c.last_at, c.tier, c.r, c.f, c.m,
+               c.segment)
+        .join(Contact, Contact.id == c.id)
+        .order_by(c.revenue.desc(), c.id)
+    )  # fmt: skip
+
+
+def _customer(row: Any) -> Customer:
+    return Customer(*row[:2], int(row[2]), *row[3:], rfm=f"{row[6]}{row[7]}{row[8]}")
 
 
 def _purchase_events() -> Any:
