@@ -225,3 +225,24 @@ def test_dedupe_companies_merge_json_and_refusals(cli, company_groups):
     assert list(results[0]) == ["company", "merged", "moved", "filled"]
     cli.assert_user_error(cli("dedupe", "--companies", "--merge"), "add --yes")
     cli.assert_user_error(cli("dedupe", "--companies", "--threshold", "0"), "between 1 and 100")
+
+
+def test_a_merged_contacts_history_is_shown_as_its_own_block(cli):
+    """Chloe's creation and her stage move come under "from #2 Chloe
+    Lefevre", not mixed into Maria's own timeline; the JSON says where each
+    entry came from."""
+    cli.ok("add", "Maria Lopez", "--email", "maria@example.com")
+    cli.ok("add", "Chloe Lefevre", "--email", "chloe@example.com")
+    cli.ok("stage", "2", "interest")
+    cli.ok("log", "2", "call", "wants croissants")
+    cli.ok("log", "1", "note", "met at the fair")
+    cli.ok("merge", "1", "2")
+    text = cli.ok("show", "1").stdout
+    own, merged = text.split("  from #2 Chloe Lefevre (merged into this contact):\n")
+    assert "met at the fair" in own and "croissants" not in own
+    assert "wants croissants" in merged and "awareness → interest" in merged
+    assert all(line.startswith("    ") for line in merged.splitlines() if line.strip())
+    timeline = cli.json("show", "1", "--json")["timeline"]
+    origins = {(e.get("summary") or e.get("to_stage"), str(e["merged_from"])) for e in timeline}
+    assert ("wants croissants", str({"id": 2, "name": "Chloe Lefevre"})) in origins
+    assert ("met at the fair", "None") in origins

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from minicrm.db import make_engine, upgrade_schema
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 # Rows above are in the shape of 0004 and earlier: a newer fixture is the
 # 0004 one upgraded by the real migrations, then given the rows of its time.
 OLD_SHAPE = "0004"

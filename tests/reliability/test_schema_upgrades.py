@@ -216,7 +216,9 @@ def test_follow_ups_stay_their_own_series_and_keep_their_calendar_entries(tmp_pa
     engine.dispose()
 
 
-def _every_row(path: Path) -> dict[str, list[tuple]]:
+def _every_row(path: Path, columns: dict[str, list[str]] | None = None) -> dict[str, list[tuple]]:
+    """Every row of every table; with `columns`, only those columns (a later
+    migration's new columns left out)."""
     import sqlite3
 
     with sqlite3.connect(path) as connection:
@@ -224,7 +226,49 @@ def _every_row(path: Path) -> dict[str, list[tuple]]:
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
             "AND name NOT LIKE '%_fts%' AND name != 'alembic_version'"
         )]  # fmt: skip
-        return {t: connection.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall() for t in tables}
+
+        def rows(table: str) -> list[tuple]:
+            names = ", ".join(f'"{c}"' for c in columns[table]) if columns else "*"
+            return connection.execute(f'SELECT {names} FROM "{table}" ORDER BY 1').fetchall()
+
+        return {t: rows(t) for t in tables}
+
+
+def _columns(path: Path) -> dict[str, list[str]]:
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        tables = [row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name NOT LIKE '%_fts%' AND name != 'alembic_version'"
+        )]  # fmt: skip
+        return {
+            t: [row[1] for row in connection.execute(f'PRAGMA table_info("{t}")')] for t in tables
+        }
+
+
+def test_merged_history_columns_are_added_and_earlier_merges_stay_unlabelled(tmp_path):
+    """0009 adds merged_from_id/name to interactions and stage changes: every
+    row as it was, nothing labelled (no earlier merge recorded its origin),
+    and a merge after the upgrade labels what it moves."""
+    path = tmp_path / "crm.db"
+    shutil.copyfile(FIXTURES / "schema-0008.db", path)
+    path.chmod(0o600)
+    old_columns = _columns(path)
+    before = _every_row(path)
+    engine = make_engine(f"sqlite:///{path}")
+    ensure_schema(engine)
+    engine.dispose()
+    assert _every_row(path, old_columns) == before
+    maria = json.loads(crm(path, "show", "maria", "--json").stdout)
+    assert len(maria["timeline"]) == len(
+        [r for r in before["interaction"] if r[1] == 1]
+    ) + len([r for r in before["stage_change"] if r[1] == 1])
+    assert {entry["merged_from"] for entry in maria["timeline"]} == {None}
+    crm(path, "merge", "maria", "2")
+    timeline = json.loads(crm(path, "show", "1", "--json").stdout)["timeline"]
+    blocks = [entry["merged_from"] for entry in timeline]
+    assert {"id": 2, "name": "علی کریمی"} in blocks
 
 
 def test_ids_are_never_reused_after_the_upgrade_and_every_row_is_kept(tmp_path):
@@ -234,11 +278,12 @@ def test_ids_are_never_reused_after_the_upgrade_and_every_row_is_kept(tmp_path):
     path = tmp_path / "crm.db"
     shutil.copyfile(FIXTURES / "schema-0007.db", path)
     path.chmod(0o600)
+    old_columns = _columns(path)
     before = _every_row(path)
     engine = make_engine(f"sqlite:///{path}")
     ensure_schema(engine)
     engine.dispose()
-    assert _every_row(path) == before
+    assert _every_row(path, old_columns) == before
     assert json.loads(crm(path, "db", "check", "--json").stdout)["ok"] is True
     assert [c["name"] for c in json.loads(crm(path, "search", "cakes", "--json").stdout)] == [
         "Maria López"

@@ -231,7 +231,11 @@ def _print_profile(profile, zone) -> None:
     lines.append("")
     lines.append("Timeline:" if profile.timeline else "Timeline: nothing yet")
     for entry in profile.timeline:
-        lines.append(f"  {format_local(entry.at, zone)}  {_timeline_text(entry)}")
+        if entry.merged_from_id != block:
+            block = entry.merged_from_id
+            lines.append(f"  from #{block} {entry.merged_from_name} (merged into this contact):")
+        indent = "    " if block is not None else "  "
+        lines.append(f"{indent}{format_local(entry.at, zone)}  {_timeline_text(entry)}")
     print("\n".join(lines))
 
 

@@ -113,6 +113,10 @@ class Interaction(SQLModel, table=True):
     amount_cents: int | None = Field(default=None, sa_column=Column(Integer))
     owner: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime | None = timestamp_field(nullable=False)
+    # Set by `crm merge`: the contact this row came from (its history is
+    # shown as a block of its own on the contact it was merged into).
+    merged_from_id: int | None = Field(default=None, sa_column=Column(Integer))
+    merged_from_name: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class FollowUp(SQLModel, table=True):
@@ -173,6 +177,8 @@ class StageChange(SQLModel, table=True):
     to_stage: str = Field(sa_column=Column(Text, nullable=False))
     at: datetime | None = timestamp_field(nullable=False)
     reason: str | None = Field(default=None, sa_column=Column(Text))
+    merged_from_id: int | None = Field(default=None, sa_column=Column(Integer))  # as Interaction's
+    merged_from_name: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Setting(SQLModel, table=True):

@@ -66,11 +66,11 @@ def merge_contacts(
 
     Stage history moves row for row, unchanged: nothing the other record went
     through is lost, and the funnel's reached/won/lost stay true of the
-    person. The price: where both records were in the funnel at once their
-    moves interleave (days-in-stage can be off, and KEEP's timeline shows a
-    second "created in …"). Their deals become KEEP's (they would otherwise
-    go with them), so KEEP's stage, value and score are then those of its
-    current deal: its newest open one, else its most recent."""
+    person. Moved rows say which contact they came from (merged_from_id), so
+    KEEP's timeline shows each other's history as a block of its own. Their
+    deals become KEEP's (they would otherwise go with them), so KEEP's stage,
+    value and score are then those of its current deal: its newest open one,
+    else its most recent."""
     now = now or datetime.now(UTC)
     keep = _mergeable(session, keep_ref)
     others: dict[int, Contact] = {}
@@ -83,6 +83,7 @@ def merge_contacts(
         raise UserError("name at least one contact to merge into KEEP")
     before = read_contacts(session, list(others.values()))
     other_ids = list(others)
+    _label_history(session, list(others.values()))
     moved = _move_rows(session, keep.id, other_ids)
     filled = _fill_fields(keep, list(others.values()))
     for other in before:
@@ -113,6 +114,20 @@ def _mergeable(session: Session, ref: str | int) -> Contact:
             f"#{trashed.id} {trashed.name} is in the trash; "
             f"`crm restore {trashed.id}` first to merge it"
         ) from None
+
+
+def _label_history(session: Session, others: list[Contact]) -> None:
+    """Mark each other's interactions and stage history with where they came
+    from, before they move, so KEEP's timeline shows them as its block. A
+    row merged before (a chain of merges) keeps its first origin."""
+    for table in (Interaction, StageChange):
+        for other in others:
+            session.execute(
+                update(table)
+                .where(table.contact_id == other.id, table.merged_from_id.is_(None))
+                .values(merged_from_id=other.id, merged_from_name=other.name)
+                .execution_options(synchronize_session=False)
+            )
 
 
 def _move_rows(session: Session, keep_id: int, other_ids: list[int]) -> dict[str, int]:

@@ -23,16 +23,25 @@ from minicrm.services.scoring.freshness import ensure_fresh_scores
 
 @dataclass
 class TimelineEntry:
-    """An interaction or a stage change, newest first in a timeline."""
+    """An interaction or a stage change, newest first in a timeline. One
+    that came with a merged contact names it (merged_from_id/name)."""
 
     at: datetime
     interaction: InteractionRead | None = None
     stage_change: StageChangeRead | None = None
+    merged_from_id: int | None = None
+    merged_from_name: str | None = None
 
     def to_json(self) -> dict:
         if self.interaction is not None:
-            return {"type": "interaction", **self.interaction.to_json()}
-        return {"type": "stage_change", **self.stage_change.to_json()}
+            entry = {"type": "interaction", **self.interaction.to_json()}
+        else:
+            entry = {"type": "stage_change", **self.stage_change.to_json()}
+        merged = self.merged_from_id
+        entry["merged_from"] = None if merged is None else {
+            "id": merged, "name": self.merged_from_name,
+        }  # fmt: skip
+        return entry
 
 
 @dataclass
@@ -64,28 +73,56 @@ def contact_profile(
 
 
 def contact_timeline(session: Session, contact_id: int, *, limit: int = 20) -> list[TimelineEntry]:
-    """The newest `limit` interactions and stage changes, merged by time."""
-    interactions = session.execute(
-        select(Interaction)
-        .where(Interaction.contact_id == contact_id)
-        .order_by(Interaction.at.desc(), Interaction.id.desc())
-        .limit(limit)
-    ).scalars()
-    changes = session.execute(
-        select(StageChange)
-        .where(StageChange.contact_id == contact_id)
-        .order_by(StageChange.at.desc(), StageChange.id.desc())
-        .limit(limit)
-    ).scalars()
+    """The contact's own newest `limit` interactions and stage changes,
+    merged by time; then, for each contact merged into it (the latest merge
+    first), the newest `limit` of the history that came with it."""
+    entries = _history_block(session, contact_id, None, limit)
+    for merged_id in _merged_contacts(session, contact_id):
+        entries += _history_block(session, contact_id, merged_id, limit)
+    return entries
+
+
+def _history_block(
+    session: Session, contact_id: int, merged_from_id: int | None, limit: int
+) -> list[TimelineEntry]:
+    def newest(table):
+        origin = table.merged_from_id
+        return session.execute(
+            select(table)
+            .where(
+                table.contact_id == contact_id,
+                origin.is_(None) if merged_from_id is None else origin == merged_from_id,
+            )
+            .order_by(table.at.desc(), table.id.desc())
+            .limit(limit)
+        ).scalars()
+
     entries = [
-        TimelineEntry(at=i.at, interaction=InteractionRead.model_validate(i, from_attributes=True))
-        for i in interactions
+        TimelineEntry(i.at, interaction=InteractionRead.model_validate(i, from_attributes=True),
+                      merged_from_id=i.merged_from_id, merged_from_name=i.merged_from_name)
+        for i in newest(Interaction)
     ] + [
-        TimelineEntry(at=c.at, stage_change=StageChangeRead.model_validate(c, from_attributes=True))
-        for c in changes
-    ]
+        TimelineEntry(c.at, stage_change=StageChangeRead.model_validate(c, from_attributes=True),
+                      merged_from_id=c.merged_from_id, merged_from_name=c.merged_from_name)
+        for c in newest(StageChange)
+    ]  # fmt: skip
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
+
+
+def _merged_contacts(session: Session, contact_id: int) -> list[int]:
+    """Ids of the contacts whose history came with merges, latest merge first
+    (a merged contact's newest row is older than the merge, so by id)."""
+    ids: set[int] = set()
+    for table in (Interaction, StageChange):
+        ids.update(
+            session.execute(
+                select(table.merged_from_id)
+                .where(table.contact_id == contact_id, table.merged_from_id.is_not(None))
+                .distinct()
+            ).scalars()
+        )
+    return sorted(ids, reverse=True)
 
 
 def open_followups_of(session: Session, contact: Contact) -> list[FollowUpRead]:

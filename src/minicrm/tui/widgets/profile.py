@@ -130,7 +130,12 @@ class TimelinePanel(Static):
         grid.add_column(no_wrap=True)
         grid.add_column(no_wrap=True)
         grid.add_column(overflow="fold")
+        block = None
         for entry in view.timeline:
+            if entry.merged_from_id != block:  # a merged contact's history: its own block
+                block = entry.merged_from_id
+                heading = f"from #{block} {entry.merged_from_name}, merged into this contact"
+                grid.add_row(Text("merged", style="italic"), "", Text(heading, style="bold"))
             grid.add_row(format_local(entry.at, zone), *_timeline_cells(entry))
         self.update(Group(title, grid))
 
