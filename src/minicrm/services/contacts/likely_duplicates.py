@@ -36,9 +36,12 @@ def find_likely_duplicates(session: Session, values: dict[str, Any]) -> list[Con
 
 def _similar_names(session: Session, values: dict[str, Any]) -> list[Contact]:
     """Live contacts whose folded name and company are nearly the same, in any
-    word order. Candidates start with the first letters of one of the words
-    (indexed range scans), so the fuzzy comparison sees few rows."""
+    word order, with family names that agree (name_match.py). Candidates
+    start with the first letters of one of the words (indexed range scans),
+    so the fuzzy comparison sees few rows."""
     from rapidfuzz import fuzz
+
+    from minicrm.services.contacts.name_match import surnames_agree
 
     name = fold(values.get("name"))
     words = [w for w in name.split(" ") if w]
@@ -57,4 +60,5 @@ def _similar_names(session: Session, values: dict[str, Any]) -> list[Contact]:
         for row in candidates
         if fuzz.token_sort_ratio(name, row.name_folded) >= 90
         and fuzz.ratio(company, fold(row.company)) >= 85
+        and surnames_agree(name, row.name_folded)  # امیر رحیمی is not امیر کریمی
     ]

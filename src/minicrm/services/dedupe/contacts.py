@@ -10,6 +10,8 @@ Finding scales to 100,000 contacts without comparing every pair:
   where the lengths allow the threshold (rapidfuzz in C does the scoring).
   A pair of names that differ in the first three letters of every word is
   therefore never proposed; that is the price of not comparing all pairs.
+  The few pairs left must then have family names that agree as well
+  (contacts/name_match.py): "امیر رحیمی" and "امیر کریمی" are two people.
 
 Groups are connected components (union-find): A~B and B~C make one group.
 """
@@ -219,9 +221,28 @@ def _link_names_and_collect_phones(
 
     for companies in companies_of.values():
         _link_companies(components, companies, companies, 100)
-    for name_a, name_b, score in _similar_name_pairs(list(companies_of), threshold):
+    pairs = _similar_name_pairs(list(companies_of), threshold)
+    for name_a, name_b, score in _with_agreeing_surnames(pairs, sorted_names):
         _link_companies(components, companies_of[name_a], companies_of[name_b], score)
     return typed_phones
+
+
+def _with_agreeing_surnames(
+    pairs: list[tuple[str, str, int]], sorted_names: dict[str, str]
+) -> Iterator[tuple[str, str, int]]:
+    """The pairs whose family names agree too (contacts/name_match.py), in
+    some spelling of each: a key of sorted words stands for every order of
+    them, and the family is read from the order the contact was typed in."""
+    from minicrm.services.contacts.name_match import surnames_agree
+
+    wanted = {name for a, b, _ in pairs for name in (a, b)}
+    typed_as: dict[str, list[str]] = {}
+    for folded, key in sorted_names.items():
+        if key in wanted:
+            typed_as.setdefault(key, []).append(folded)
+    for name_a, name_b, score in pairs:
+        if any(surnames_agree(a, b) for a in typed_as[name_a] for b in typed_as[name_b]):
+            yield name_a, name_b, score
 
 
 def _link_companies(
