@@ -230,6 +230,7 @@ def _print_profile(profile, zone) -> None:
         lines.append(f"  [{f.id}] {format_local(f.due_at, zone)}  {f.note or ''}".rstrip())
     lines.append("")
     lines.append("Timeline:" if profile.timeline else "Timeline: nothing yet")
+    block = None
     for entry in profile.timeline:
         if entry.merged_from_id != block:
             block = entry.merged_from_id
