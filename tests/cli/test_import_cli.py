@@ -270,8 +270,9 @@ def test_the_progress_bar_shows_for_large_files_only():
 
 @pytest.mark.parametrize("fmt", ["csv", "vcf"])
 def test_importing_your_own_export_again_makes_no_copies(cli, tmp_path, fmt):
-    """Contacts with no email and no phone are matched by name and company,
-    as `crm add` matches them; the others by email or phone."""
+    """Each row is matched by its id (the CSV's id, the vCard's UID); without
+    ids, contacts with no email and no phone are matched by name and company,
+    as `crm add` matches them, and the others by email or phone."""
     cli.ok("add", "Ann Lee", "--company", "Olive Grove")
     cli.ok("add", "Ann Lee", "--company", "Other Shop", "--force")  # a namesake elsewhere
     cli.ok("add", "Bo Berg", "--email", "bo@example.com")
@@ -280,6 +281,24 @@ def test_importing_your_own_export_again_makes_no_copies(cli, tmp_path, fmt):
     cli.ok("export", "contacts", "-o", str(exported))
     result = cli.ok("import", str(exported))
     assert "0 created" in result.stderr and "4 skipped" in result.stderr
-    assert "same name and company" in result.stderr
-    assert len(cli.json("list")) == 4
+    assert result.stderr.count("(same id)") == 4
     assert "columns not imported" not in result.stderr
+    without_ids = tmp_path / f"no-ids.{fmt}"
+    without_ids.write_text(_without_ids(exported.read_text(encoding="utf-8"), fmt), "utf-8")
+    result = cli.ok("import", str(without_ids))
+    assert "0 created" in result.stderr and "4 skipped" in result.stderr
+    assert "same name and company" in result.stderr and "same email" in result.stderr
+    assert len(cli.json("list")) == 4
+
+
+def _without_ids(text: str, fmt: str) -> str:
+    """An export with its ids taken out (the id column, the UID lines)."""
+    import csv
+    import io
+
+    if fmt == "vcf":
+        return "".join(line for line in text.splitlines(True) if not line.startswith("UID:"))
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    out = io.StringIO()
+    csv.writer(out).writerows(row[1:] for row in rows)  # id is the first column
+    return out.getvalue()

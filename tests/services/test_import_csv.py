@@ -408,7 +408,9 @@ def test_duplicates_are_skipped_by_default(engine, tmp_path, existing):
 
 def test_on_duplicate_update_fills_and_overwrites(engine, tmp_path, existing, db_path):
     report = run_import(engine, tmp_path, SHEET, on_duplicate="update")
-    assert (report.created, report.updated) == (1, 2)  # Bob, and Ann + Bob updated
+    # Bob created, Ann updated; Bob's second row completes the contact his
+    # first created (no update of a contact that was here before)
+    assert (report.created, report.updated) == (1, 1)
     found = by_name(engine)
     ann = found["Someone"]  # the later row's name wins
     assert (ann["id"], ann["email"], ann["company"], ann["city"]) == (
@@ -619,6 +621,20 @@ def test_a_failure_while_writing_leaves_nothing(engine, tmp_path, db_path, monke
     with pytest.raises(RuntimeError):
         run_import(engine, tmp_path, "name,email\n" + rows)
     assert calls[0] > 0 and snapshot(db_path) == before
+
+
+def test_a_later_row_completing_a_contact_of_the_same_file_is_no_update(engine, tmp_path, db_path):
+    """The second row of the same person fills the contact the first row
+    created: one contact created, none updated (there is nothing before the
+    import to restore), and every count matches what was written."""
+    data = "name,email,phone\nAnn Lee,ann@example.com,\nAnn Lee,ann@example.com,+49 30 1234567\n"
+    before = snapshot(db_path)
+    report = run_import(engine, tmp_path, data, on_duplicate="update")
+    after = snapshot(db_path)
+    assert (report.created, report.updated) == (1, 0)
+    assert after["people_changes"] - before["people_changes"] == 1
+    assert any("completed by a later row" in note for note in report.notes)
+    assert by_name(engine)["Ann Lee"]["phone"] == "+49301234567"
 
 
 def test_batch_counts_are_recorded(engine, tmp_path, db_path):

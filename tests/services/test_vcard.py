@@ -444,7 +444,9 @@ def test_round_trip_keeps_every_field_a_vcard_can_hold(version):
     expected = {k: v for k, v in FULL.items() if k != "notes"}
     assert {k: first[k] for k in expected} == expected
     assert first["notes"] == FULL["notes"].strip()
-    assert second == {"name": "Bob", "tags": [], "extra": {}, "line": second["line"], "card": 2}
+    assert second == {
+        "name": "Bob", "tags": [], "extra": {}, "line": second["line"], "card": 2, "_own_id": 8,
+    }  # fmt: skip
 
 
 def test_vobject_reads_our_vcards_too():

@@ -33,6 +33,14 @@ LostReason = Annotated[
 Sets = Annotated[
     list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="Custom field; repeatable.")
 ]
+Given = Annotated[
+    str | None,
+    typer.Option("--given", help="Given name(s) as typed, with --family: the vCard's N."),
+]
+Family = Annotated[
+    str | None,
+    typer.Option("--family", help="Family name(s) as typed, e.g. 'Rodríguez Moreno'."),
+]
 Json = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
 Ref = Annotated[str, typer.Argument(metavar="REF", help="Id, exact email, or part of the name.")]
 
@@ -53,6 +61,8 @@ def register(app: typer.Typer) -> None:
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Full name, in any script.")],
+    given_name: Given = None,
+    family_name: Family = None,
     email: Email = None,
     phone: Phone = None,
     company: Company = None,
@@ -91,6 +101,7 @@ def add(
         region=region, country=country, industry=industry, source=source, stage=stage,
         value=value, owner=_you() if owner is None else owner, notes=note,
         lost_reason=lost_reason, tags=tag or [], extra=assignments(set_), no_deal=no_deal,
+        given=given_name, family=family_name,
     )  # fmt: skip
     try:
         with unit_of_work(ctx) as session:
@@ -256,6 +267,8 @@ def edit(
     ctx: typer.Context,
     ref: Ref,
     name: Annotated[str | None, typer.Option("--name")] = None,
+    given_name: Given = None,
+    family_name: Family = None,
     email: Email = None,
     phone: Phone = None,
     company: Company = None,
@@ -294,6 +307,8 @@ def edit(
         set_extra=assignments(set_),
         stage_reason=lost_reason,
         keep_impossible_phone=force,
+        given=given_name,
+        family=family_name,
     )
     for item in tag or []:
         if item.startswith("-"):

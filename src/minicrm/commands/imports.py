@@ -61,8 +61,8 @@ def import_(
         typer.Option(
             "--on-duplicate",
             metavar="skip|update|create",
-            help="A row with the email or phone of a contact (or an earlier row): skip it, "
-            "update that contact, or create another.",
+            help="A row with the id (in a minicrm export), email or phone of a contact (or "
+            "an earlier row): skip it, update that contact, or create another.",
         ),
     ] = "skip",
     list_: Annotated[bool, typer.Option("--list", help="List past imports.")] = False,

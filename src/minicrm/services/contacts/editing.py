@@ -43,6 +43,9 @@ TEXT_FIELDS = (
     "lost_reason",
 )  # fmt: skip
 EDITABLE_FIELDS = ("name", "email", "phone", *TEXT_FIELDS, "stage", "value")
+# The extra keys of a name's parts, as typed or as an imported file gave them:
+# what the vCard export writes in N instead of nameparser's guess.
+NAME_PART_KEYS = ("name_family", "name_given", "name_middle", "name_prefix", "name_suffix")
 
 
 def _now(now: datetime | None) -> datetime:
@@ -74,6 +77,8 @@ class ContactInput:
     tags: list[str] = field(default_factory=list)
     extra: dict[str, str] = field(default_factory=dict)
     no_deal: bool = False  # a person only: no first deal is opened
+    given: str | None = None  # the name's parts as typed (typed_name_parts)
+    family: str | None = None
 
 
 # What a contact's first deal carries (the one-deal shortcut of SPEC §1a).
@@ -99,6 +104,8 @@ def add_contact(
         session, raw, creating=not data.no_deal, keep_impossible_phone=force
     )
     values.setdefault("name", normalize_name(raw.get("name")))
+    parts = typed_name_parts(values["name"], data.given, data.family)
+    extra = {**data.extra, **{key: part for key, part in parts.items() if part}}
     tags = [normalize_tag(t) for t in data.tags]
     if not force:
         from minicrm.services.contacts.likely_duplicates import find_likely_duplicates
@@ -114,7 +121,7 @@ def add_contact(
     contact = Contact(
         **values,
         company_id=company.id if company else None,
-        extra=dump_extra(data.extra),
+        extra=dump_extra(extra),
         created_at=now,
         updated_at=now,
     )
@@ -193,9 +200,12 @@ class ContactChanges:
     set_extra: dict[str, str] = field(default_factory=dict)  # '' value removes the key
     stage_reason: str | None = None
     keep_impossible_phone: bool = False  # --force: a phone that cannot exist, kept as typed
+    given: str | None = None  # the name's parts as typed; '' for both forgets them
+    family: str | None = None
 
     def is_empty(self) -> bool:
-        return not (self.fields or self.add_tags or self.remove_tags or self.set_extra)
+        typed = self.given is not None or self.family is not None
+        return not (self.fields or self.add_tags or self.remove_tags or self.set_extra or typed)
 
 
 def update_contact(
@@ -228,6 +238,8 @@ def update_contact(
     values = clean_contact_fields(
         session, raw, creating=False, keep_impossible_phone=changes.keep_impossible_phone
     )
+    parts = typed_name_parts(values.get("name", contact.name), changes.given, changes.family)
+    set_extra = {**changes.set_extra, **parts}
     deal_values = {name: values.pop(name) for name in DEAL_FIELDS if name in values}
     follow_on_open_deals(session, contact, values)
     for name, value in values.items():
@@ -238,9 +250,9 @@ def update_contact(
         contact.company = company.name if company else None
     if deal_values:
         edit_current_deal(session, contact, deal_values, changes.stage_reason, now)
-    if changes.set_extra:
+    if set_extra:
         extra = json.loads(contact.extra) if contact.extra else {}
-        for key, value in changes.set_extra.items():
+        for key, value in set_extra.items():
             if value == "":
                 extra.pop(key, None)
             else:
@@ -261,6 +273,24 @@ def update_contact(
 
     refresh_score(session, contact.id, now=now)
     return read_contact(session, contact)
+
+
+def typed_name_parts(name: str, given: str | None, family: str | None) -> dict[str, str]:
+    """The extra entries of a given/family pair typed with add or edit, every
+    other part '' (removed, as with --set): the pair replaces whatever parts
+    an import kept, and the vCard export writes it in N as typed
+    (Rodríguez Moreno;María, not nameparser's Moreno;María;Rodríguez). {}
+    when neither was typed; '' for both leaves the parts to nameparser."""
+    if given is None and family is None:
+        return {}
+    if given is None or family is None:
+        raise ValidationError("give --given and --family together", field="name")
+    parts = {"name_given": given.strip(), "name_family": family.strip()}
+    for option, key in (("--given", "name_given"), ("--family", "name_family")):
+        if parts[key] and parts[key] not in name:  # the export would not use it
+            raise ValidationError(f"{option} {parts[key]!r} is not part of the name {name!r}",
+                                  field="name")  # fmt: skip
+    return {key: parts.get(key, "") for key in NAME_PART_KEYS}
 
 
 def _set_tags(

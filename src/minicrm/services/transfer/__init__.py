@@ -1,8 +1,9 @@
 """Moving data in and out in bulk (SPEC §5).
 
-Import: files.py detects the format and runs the import; csv_import.py,
-vcard.py and json_import.py read each format into rows; headers.py maps
-column headers to fields; cleaning.py and dates.py clean values;
+Import: files.py detects the format and runs the import (decoding.py
+makes its bytes text); csv_import.py, vcard.py and json_import.py read each
+format into rows; headers.py maps column headers to fields; cleaning.py,
+dates.py and decimals.py clean values;
 duplicates.py matches rows to existing contacts; importing.py plans the
 rows (phones_ahead.py normalises a big file's phones in a second process);
 writing.py writes them in bulk (through bulk_load.py and bulk.py, scoring

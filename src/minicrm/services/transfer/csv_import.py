@@ -1,13 +1,14 @@
-"""Reading contact files: bytes to text, CSV records to contact fields.
+"""Reading contact files: CSV records to contact fields.
 
 What comes out is a `SourceRow` per contact: raw field values with the line
 they came from, the shape a vCard card becomes too, so one pipeline
 (importing.py) validates and writes every format. Which column is
-which field is import_headers.py's business, dates are import_dates.py's.
+which field is headers.py's business; the order of a date's day and month
+(dates.py) and the decimal mark of an amount (decimals.py) are decided per
+column in a first pass; bytes become text in decoding.py.
 
-The delimiter is sniffed (`,` `;` tab `|`); quoted cells may span lines;
-the text may be UTF-8 with or without a BOM, UTF-16/32 with a BOM, or else
-cp1252 (with a warning). Rows are produced lazily, a record at a time.
+The delimiter is sniffed (`,` `;` tab `|`); quoted cells may span lines.
+Rows are produced lazily, a record at a time.
 """
 
 import csv
@@ -21,6 +22,8 @@ from typing import Any
 
 from minicrm.errors import UserError
 from minicrm.services.transfer.dates import DateEvidence, parse_date, read_birthday
+from minicrm.services.transfer.decimals import DecimalEvidence, read_amount
+from minicrm.services.transfer.decoding import SNIFF_BYTES, decode  # noqa: F401 (re-exported)
 from minicrm.services.transfer.headers import (
     BIRTHDAY,
     DATE_FIELDS,
@@ -29,6 +32,7 @@ from minicrm.services.transfer.headers import (
     GIVEN,
     JSON_EXTRA,
     MIDDLE,
+    OWN_ID,
     PHONES,
     TEXT_FIELDS,
     field_of,
@@ -37,10 +41,8 @@ from minicrm.services.transfer.headers import (
     recognise,
 )
 
-SNIFF_BYTES = 32 * 1024
 BIRTHDAYS = (BIRTHDAY, "extra.birthday")  # read as a calendar date, however mapped
 GUESSED_NAME = "_guessed_name"  # in a row's fields when its name stands in for a missing one
-_NOT_TEXT = {chr(c) for c in range(32)} - {"\t", "\n", "\r", "\f"}
 _FORMULA_STARTS = frozenset("=+-@\t\r")
 _TAG_SEPARATORS = re.compile(r"\s*(?::::|[,;])\s*")
 # Google Contacts joins the values of one cell (two emails under E-mail 1) with this.
@@ -75,82 +77,6 @@ class CsvLayout:
     joined: set[str] = field(default_factory=set)  # fields --map gave several columns
     notes: list[str] = field(default_factory=list)
     header_line: int = 1  # a preamble above the header pushes it down
-
-
-# ------------------------------------------------------------------ decoding
-
-_BOMS = (
-    (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-    (b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"),
-)  # fmt: skip
-
-
-def decode(data: bytes, name: str, *, encoding: str | None = None) -> tuple[str, str | None]:
-    """The text of a file, and a warning when it had to be read as cp1252.
-    `encoding` (the user's --encoding) overrides every guess."""
-    if not data.strip():
-        raise UserError(f"{name} is empty")
-    if encoding:
-        return _decode_as(data, name, encoding), None
-    warning = None
-    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), None)
-    if encoding:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError as exc:
-            raise UserError(f"{name} starts like {encoding} text but is not: {exc}") from exc
-    elif b"\x00" in data:
-        encoding = _utf16_without_bom(data)
-        if encoding is None:
-            raise UserError(f"{name} looks like a binary file, not text")
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError as exc:
-            raise UserError(f"{name} looks like a binary file, not text") from exc
-    else:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            try:
-                text = data.decode("cp1252")
-            except UnicodeDecodeError as exc:
-                raise UserError(
-                    f"{name} is neither UTF-8 nor cp1252 text; name its encoding with "
-                    "--encoding (e.g. shift_jis, cp1251) or save it as UTF-8"
-                ) from exc
-            warning = f"{name} is not UTF-8; read it as Windows cp1252 (check accented letters)"
-    sample = text[:SNIFF_BYTES]
-    if sum(ch in _NOT_TEXT for ch in sample) > len(sample) // 100 + 1:
-        raise UserError(f"{name} looks like a binary file, not text")
-    if not text.strip():
-        raise UserError(f"{name} is empty")
-    return text, warning
-
-
-def _decode_as(data: bytes, name: str, encoding: str) -> str:
-    import codecs
-
-    try:
-        codec = codecs.lookup(encoding.strip())
-    except LookupError:
-        raise UserError(f"unknown encoding {encoding!r}; e.g. utf-8, cp1252, shift_jis") from None
-    try:
-        text = data.decode(codec.name)
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{name} is not {encoding} text: {exc.reason} at byte {exc.start}") from exc
-    return text.removeprefix("\ufeff")
-
-
-def _utf16_without_bom(data: bytes) -> str | None:
-    """UTF-16 whose writer left out the byte-order mark (Apple's Address
-    Book does): Latin text then has a NUL in every other byte."""
-    sample = data[:4096]
-    even, odd = sample[0::2], sample[1::2]
-    if even.count(0) > len(even) * 0.4 and odd.count(0) < len(odd) * 0.05:
-        return "utf-16-be"
-    if odd.count(0) > len(odd) * 0.4 and even.count(0) < len(even) * 0.05:
-        return "utf-16-le"
-    return None
 
 
 # ----------------------------------------------------------------------- CSV
@@ -248,24 +174,35 @@ def layout_csv(text: str, name: str, mapping: list[tuple[str, str]]) -> CsvLayou
 def read_csv(
     text: str, name: str, mapping: list[tuple[str, str]], zone: tzinfo
 ) -> tuple[CsvLayout, Iterator[SourceRow]]:
-    """The layout (with notes on how dates were read) and the rows, lazily."""
+    """The layout (with notes on how dates and amounts were read) and the rows, lazily."""
     layout = layout_csv(text, name, mapping)
-    date_columns = [(i, h) for i, h, f in layout.columns if f in (*DATE_FIELDS, *BIRTHDAYS)]
-    orders = {}
-    if date_columns:  # a first pass over the dates alone: their order is decided per file
-        day_first = any(is_localised(h) for _i, h, _f in layout.columns)
-        evidence = {i: DateEvidence(day_first=day_first) for i, _h in date_columns}
+    orders, marks = _first_pass(text, layout, name)
+    builder = _RowBuilder(layout, orders, zone, marks)
+    return layout, (builder.row(line, cells) for line, cells in _data_records(text, layout, name))
+
+
+def _first_pass(text: str, layout: CsvLayout, name: str) -> tuple[dict, dict]:
+    """The day/month order of each date column and the decimal mark of each
+    amount column, decided from all of the column's values (a pass over those
+    columns alone) and noted in the layout."""
+    localised = any(is_localised(h) for _i, h, _f in layout.columns)
+    dates = {i: (h, DateEvidence(day_first=localised))
+             for i, h, f in layout.columns if f in (*DATE_FIELDS, *BIRTHDAYS)}  # fmt: skip
+    amounts = {i: (h, DecimalEvidence(localised=localised))
+               for i, h, f in layout.columns if f == "value"}  # fmt: skip
+    columns = [*dates.items(), *amounts.items()]
+    if columns:
         for _line, cells in _data_records(text, layout, name):
-            for index, seen in evidence.items():
+            for index, (_header, seen) in columns:
                 if index < len(cells):
                     seen.add(cells[index])
-        for index, header in date_columns:
-            orders[index] = evidence[index].order()
-            note = evidence[index].describe(header)
-            if note:
-                layout.notes.append(note)
-    builder = _RowBuilder(layout, orders, zone)
-    return layout, (builder.row(line, cells) for line, cells in _data_records(text, layout, name))
+    for _index, (header, seen) in columns:
+        note = seen.describe(header)
+        if note:
+            layout.notes.append(note)
+    orders = {index: seen.order() for index, (_header, seen) in dates.items()}
+    marks = {index: (seen.mark(), header) for index, (header, seen) in amounts.items()}
+    return orders, marks
 
 
 def _data_records(text: str, layout: CsvLayout, name: str) -> Iterator[tuple[int, list[str]]]:
@@ -287,15 +224,17 @@ class _RowBuilder:
     """The layout compiled into lists of column indexes per kind of field,
     so each record costs a few list walks."""
 
-    def __init__(self, layout: CsvLayout, orders: dict[int, str], zone: tzinfo):
+    def __init__(self, layout: CsvLayout, orders: dict[int, str], zone: tzinfo, marks: dict):
         self.width, self.joined, self.zone = layout.width, layout.joined, zone
         by_role: dict[str, list[int]] = {}
         for index, _header, role in layout.columns:
             by_role.setdefault(role, []).append(index)
         self.singles = [(ix[0], r) for r, ix in by_role.items() if r in TEXT_FIELDS
-                        and len(ix) == 1 and r not in ("email", "phone")]  # fmt: skip
+                        and len(ix) == 1 and r not in ("email", "phone", "value")]  # fmt: skip
         self.multiples = [(r, ix) for r, ix in by_role.items() if r in TEXT_FIELDS
-                          and len(ix) > 1 and r not in ("email", "phone")]  # fmt: skip
+                          and len(ix) > 1 and r not in ("email", "phone", "value")]  # fmt: skip
+        # (index, decimal mark, header) of the value columns: the first non-empty one counts
+        self.amounts = [(i, *marks[i]) for i in by_role.get("value", [])]
         self.parts = [by_role[r][0] for r in (GIVEN, MIDDLE, FAMILY) if r in by_role]
         self.part_of = {r: by_role[r][0] for r in (GIVEN, MIDDLE, FAMILY) if r in by_role}
         self.emails = sorted(by_role.get(EMAILS, []) + by_role.get("email", []))
@@ -310,6 +249,7 @@ class _RowBuilder:
             if indexes
         ]
         self.json_extra = by_role.get(JSON_EXTRA, [])
+        self.own_id = by_role.get(OWN_ID, [None])[0]
         self.extras = [
             (i, r[6:])
             for r, ix in by_role.items()
@@ -347,6 +287,10 @@ class _RowBuilder:
             if found:  # Home City and Work City: the first; --map a=name --map b=name: both
                 joiner = "\n" if name == "notes" else " "
                 fields[name] = joiner.join(found) if name in self.joined else found[0]
+        for index, mark, header in self.amounts:
+            if index < count and (value := _cell(cells[index])):
+                fields["value"] = read_amount(value, mark, header)
+                break
         if "name" not in fields and self.parts:
             parts = _values(cells, count, self.parts)
             if parts:
@@ -381,6 +325,10 @@ class _RowBuilder:
                 extra.update(_json_object(value))
         if extra:
             fields["extra"] = extra
+        if self.own_id is not None and self.own_id < count:
+            value = cells[self.own_id].strip()
+            if value.isdecimal():  # another tool's "A-17" is no id of ours: not read
+                fields[OWN_ID] = int(value)
         for index, name, order in self.dates:
             if index < count and (value := _cell(cells[index])):
                 fields[name] = parse_date(value, order, self.zone, what=name)

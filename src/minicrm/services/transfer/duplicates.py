@@ -1,14 +1,23 @@
 """Which imported rows are duplicates, and of what.
 
-A row is a duplicate when its normalised email (compared as the database's
-lower() compares) or its phone (E.164 when valid) is already a live
-contact's, or an earlier row's of the same file; a row with neither, when
-a live contact (or an earlier row) has its name and company, folded as
+A row of a file minicrm exported carries its contact's id (the CSV's `id`
+column, the vCard's UID:contact-N@minicrm): it is that live contact's first
+of all, while the contact's name is still about the row's (same_person), so
+a row whose name and email were edited in the file makes no copy. The
+database has no identity of its own to compare, so the name is what tells a
+file exported from another minicrm database, whose #12 is someone else:
+such a row is matched as any other, and a note says so. A trashed
+contact's id matches nothing, as trashed contacts are no duplicates.
+
+Else a row is a duplicate when its normalised email (compared as the
+database's lower() compares) or its phone (E.164 when valid) is already a
+live contact's, or an earlier row's of the same file; a row with neither,
+when a live contact (or an earlier row) has its name and company, folded as
 `crm add` compares them (so importing your own export again makes no copies
 of the contacts that have no email and no phone). The contact matched
-first by email, then by phone, wins. `skip` drops the row, `update` makes
-it an update of that contact (or of the earlier row's contact), `create`
-adds it anyway.
+first by id, then by email, then by phone, wins. `skip` drops the row,
+`update` makes it an update of that contact (or of the earlier row's
+contact), `create` adds it anyway.
 """
 
 from collections.abc import Callable
@@ -22,8 +31,12 @@ from minicrm.services.transfer.cleaning import email_key
 
 LOOKUP_CHUNK = 500
 Key = str  # "email:" + the email as lower() sees it, "phone:" + the phone, or
-# "name:" + folded name + US + folded company, for a row with neither
+# "name:" + folded name + US + folded company, for a row with neither; "id:" + our id
 _PARTS = "\x1f"
+# rapidfuzz WRatio of two folded names at or above which they are one
+# person's: Ann Lee and Anne Lee-Smith (86), Ann Leigh (75) or Lee, Ann (95)
+# yes; Ann Lee and Ann Smith (57), Maria Lopez and Maria Garcia (59) no.
+SAME_PERSON_SCORE = 70
 
 
 class Duplicates:
@@ -38,6 +51,9 @@ class Duplicates:
         self.seen: dict[Key, tuple[int, int | None, datetime]] = {}  # line, id, last move
         self.redirect: dict[Key, tuple[int, str]] = {}  # keys of rows turned updates
         self.created: set[int] = set()
+        # Ids above this are this import's own contacts: never matched by a file's id.
+        self.top_id = session.execute(select(func.max(Contact.id))).scalar() or 0
+        self.strangers = 0  # rows whose id is a different person here
         self.everyone = self._lookup(None) if preload else None
         # Read up front too when the bulk load will drop the indexes: a
         # lookup by folded name would then scan the growing table per chunk.
@@ -50,15 +66,20 @@ class Duplicates:
         wanted = {k for own in keys for k in own}
         hits = self._existing(wanted)
         hits.update((k, self.redirect[k]) for k in wanted if k in self.redirect and k not in hits)
+        by_id = self._by_own_id(planned)
+        hits.update(by_id)
         last_moves = _last_moves(self.session, {cid for cid, _n in hits.values()})
         seen, creating = self.seen, self.on_duplicate == "create"
         remember = self.everyone is None
         for p, own in zip(planned, keys, strict=True):
             hit = earlier = None
-            for key in own:  # (plain loops: at 100,000 rows a generator each costs)
-                if key in hits:
-                    hit = key
-                    break
+            if p.own_id is not None:
+                hit = self._id_hit(p, by_id)
+            if hit is None:
+                for key in own:  # (plain loops: at 100,000 rows a generator each costs)
+                    if key in hits:
+                        hit = key
+                        break
             if hit is None:
                 for key in own:
                     if key in seen:
@@ -97,6 +118,34 @@ class Duplicates:
                 else:
                     self.seen.setdefault(key, self.seen[earlier])
         planned[:] = [p for p in planned if p.action != "reject"]
+
+    def _by_own_id(self, planned: list) -> dict[Key, tuple[int, str]]:
+        """The live contacts (older than this import) with the ids rows carry."""
+        ids = sorted({p.own_id for p in planned
+                      if p.own_id is not None and 0 < p.own_id <= self.top_id})  # fmt: skip
+        found: dict[Key, tuple[int, str]] = {}
+        alive = Contact.deleted_at.is_(None)
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            chunk = ids[start : start + LOOKUP_CHUNK]
+            query = select(Contact.id, Contact.name).where(alive, Contact.id.in_(chunk))
+            found.update((f"id:{cid}", (cid, name)) for cid, name in self.session.execute(query))
+        return found
+
+    def _id_hit(self, p, by_id: dict[Key, tuple[int, str]]) -> Key | None:
+        key = f"id:{p.own_id}"
+        if key not in by_id or "name" not in p.given:
+            return None
+        if same_person(p.values["name"], by_id[key][1]):
+            return key
+        self.strangers += 1
+        return None
+
+    def strangers_note(self) -> str:
+        count = self.strangers
+        rows = ("1 row's id is a different person" if count == 1
+                else f"{count} rows' ids are different people")  # fmt: skip
+        return (f"{rows} here (a file from another minicrm database?): matched by email, "
+                "phone or name instead")  # fmt: skip
 
     def _keys(self, p) -> list[Key]:
         keys = []
@@ -175,6 +224,18 @@ class Duplicates:
         if keys is not None:
             found = {k: v for k, v in found.items() if k in keys}
         return found
+
+
+def same_person(name: str, other: str) -> bool:
+    """Whether two names are loosely one person's: folded, punctuation
+    aside, in any order, one inside the other (Jan Berg, Jan van der Berg)
+    or nearly the same (Ann Lee, Ann Leigh)."""
+    from rapidfuzz import fuzz, utils
+
+    from minicrm.text import fold
+
+    score = fuzz.WRatio(fold(name), fold(other), processor=utils.default_process)
+    return score >= SAME_PERSON_SCORE
 
 
 def name_key(name: str, company: str | None) -> Key:

@@ -15,7 +15,8 @@ from sqlmodel import Session
 
 from minicrm.errors import UserError
 from minicrm.services.records import config
-from minicrm.services.transfer.csv_import import SourceRow, decode, read_csv
+from minicrm.services.transfer.csv_import import SourceRow, read_csv
+from minicrm.services.transfer.decoding import decode
 from minicrm.services.transfer.headers import parse_mapping
 from minicrm.services.transfer.importing import ImportReport, import_rows
 

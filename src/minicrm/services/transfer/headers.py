@@ -36,6 +36,9 @@ def _aliases(field_name: str, *names: str) -> dict[str, str]:
 GIVEN, MIDDLE, FAMILY, EMAILS, PHONES, JSON_EXTRA, BIRTHDAY = (
     "_given", "_middle", "_family", "_emails", "_phones", "_json_extra", "_birthday",
 )  # fmt: skip
+# Our own export's `id` (a vCard's UID:contact-N@minicrm): matched before anything
+# else (duplicates.py). Also the key of that id in a SourceRow's fields.
+OWN_ID = "_own_id"
 ENGLISH_HEADERS: dict[str, str] = {
     **_aliases("name", "name", "full name", "display name", "contact name", "fn"),
     **_aliases(GIVEN, "given name", "first name", "firstname"),
@@ -175,8 +178,9 @@ ENGLISH_HEADERS: dict[str, str] = {
     ),
     **_aliases("extra.connected_on", "connected on"),  # LinkedIn's Connections.csv
     **_aliases(JSON_EXTRA, "extra"),
+    **_aliases(OWN_ID, "id"),
     # Our own CSV export's bookkeeping columns: known, deliberately not imported.
-    **_aliases("ignore", "id", "score", "updated at", "company id", "open deals"),
+    **_aliases("ignore", "score", "updated at", "company id", "open deals"),
 }
 _LOCALISED = localised_aliases()
 KNOWN_HEADERS = {**_LOCALISED, **ENGLISH_HEADERS}  # English wins where a word is both

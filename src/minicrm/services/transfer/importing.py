@@ -34,7 +34,7 @@ from minicrm.services.records import config
 from minicrm.services.transfer.cleaning import Cleaner
 from minicrm.services.transfer.csv_import import GUESSED_NAME, SourceRow
 from minicrm.services.transfer.duplicates import Duplicates
-from minicrm.services.transfer.headers import TEXT_FIELDS
+from minicrm.services.transfer.headers import OWN_ID, TEXT_FIELDS
 from minicrm.services.transfer.phones_ahead import PARALLEL_ROWS, phones_ahead
 
 ON_DUPLICATE = ("skip", "update", "create")
@@ -60,6 +60,7 @@ class Planned:
     target: int | None = None  # update: the contact's id (None in a dry run of a merge)
     target_text: str = ""  # update/skip: "#12 Ann Lee (same email)" or "line 4 (same phone)"
     contact_id: int | None = None  # once created
+    own_id: int | None = None  # the id our own export gave it (CSV id, vCard UID)
 
 
 @dataclass
@@ -169,6 +170,8 @@ def import_rows(
                 progress(done)
     if not done:
         raise UserError(f"{file_name} holds no contacts to import")
+    if duplicates.strangers:
+        report.notes.append(duplicates.strangers_note())
     report.rejected.sort()
     if dry_run:
         report.actions += [(line, "reject", reason) for line, reason in report.rejected]
@@ -176,12 +179,17 @@ def import_rows(
     if report.rejected and not skip_invalid:
         raise ImportRejected(report)
     if writer:
-        changed = writer.update(updates)
+        changed, completed = writer.update(updates)
         writer.finish()
         report.updated = len(changed)
-        unchanged = sum(p.target not in changed for p in updates)
+        unchanged = sum(p.target not in changed and p.target not in completed for p in updates)
         if unchanged:
             report.notes.append(f"{unchanged} duplicate row(s) brought nothing new")
+        if completed:
+            report.notes.append(
+                f"{len(completed)} contact(s) created from one row were completed by a later "
+                "row of the same person"
+            )
         session.get(ImportBatch, report.batch_id).counts = json.dumps(report.counts())
         session.flush()
     return report
@@ -264,7 +272,8 @@ class _RowChecker:
             stage_at = None
         if values["stage"] == self.first_stage:
             entered = created  # in the first stage since it was created
-        return Planned(row.line, values, given, tags, extra, created, entered, stage_at)
+        return Planned(row.line, values, given, tags, extra, created, entered, stage_at,
+                       own_id=fields.get(OWN_ID))  # fmt: skip
 
 
 def _exchange_addresses_aside(fields: dict) -> dict:

@@ -4,8 +4,12 @@ the N property of the vCards we write.
 minicrm keeps one name as the person wrote it. Its parts come from the
 file it was imported from when that file had them and they say something
 the name alone would not (a Korean family name first, "van der" belonging
-to the family name), kept as extra.name_family, name_given…; else from
-nameparser, which knows "Mustermann, Heiko" and "Dr. John Q. Public, III".
+to the family name, a Spanish double surname), kept as extra.name_family,
+name_given…, or from `crm add/edit --given … --family …` (always kept,
+services/contacts/editing.py); else from nameparser, which knows
+"Mustermann, Heiko" and "Dr. John Q. Public, III". Parts a file gave that
+nameparser would guess the same are not stored: the export is the same,
+and an Outlook or Google file does not put them on every contact.
 nameparser costs ~0.2 ms a name, so the common "Given Family" pair is
 split here and every other name is parsed once (remembered).
 """
@@ -13,7 +17,7 @@ split here and every other name is parsed once (remembered).
 from dataclasses import dataclass
 from functools import lru_cache
 
-PART_KEYS = ("name_family", "name_given", "name_middle", "name_prefix", "name_suffix")
+from minicrm.services.contacts.editing import NAME_PART_KEYS as PART_KEYS
 
 
 @dataclass(frozen=True)

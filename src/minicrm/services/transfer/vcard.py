@@ -36,6 +36,8 @@ _END = re.compile(r"END\s*:\s*VCARD\s*", re.IGNORECASE)
 _ESCAPES = {"n": "\n", "N": "\n", "\\": "\\", ",": ",", ";": ";", ":": ":"}
 _ESCAPED_OR_SEPARATOR = re.compile(r"\\(.)|([;,])", re.DOTALL)
 E164_PHONE = re.compile(r"\+\d{4,15}")
+# The UID vcard_writing.py gives a contact; read back as the contact's id.
+OWN_UID = re.compile(r"contact-(\d+)@minicrm")
 
 
 @dataclass
@@ -93,7 +95,8 @@ def read_vcards(text: str, *, source_name: str = "") -> list[dict[str, Any]]:
     email_2…, phone_2…, url_2…), `line` and `card` (where it starts), and
     each of email, phone, company, title, city, region, country, notes only
     when the card has it, so updating a contact never blanks a field the
-    card did not mention. Values are as written: validation is the caller's.
+    card did not mention; `_own_id` when the UID is one our export wrote
+    (contact-N@minicrm). Values are as written: validation is the caller's.
     A card that cannot be read is {"line", "card", "error"}.
     """
     where = f"{source_name}: " if source_name else ""
@@ -350,6 +353,11 @@ def _contact(props: dict[str, list[_Property]]) -> dict[str, Any]:
 
         extra.update(kept_parts(name, _n_parts(props)))
     present = {key: value for key, value in fields.items() if value}
+    own = next((m for uid in texts("UID") if (m := OWN_UID.fullmatch(uid.strip()))), None)
+    if own:
+        from minicrm.services.transfer.headers import OWN_ID
+
+        present[OWN_ID] = int(own.group(1))
     return {
         "name": name,
         **present,

@@ -195,21 +195,24 @@ class BulkWriter:
         if missing:
             self.tag_ids.update(tag_ids(self.connection, missing))
 
-    def update(self, updates: list) -> set[int]:
+    def update(self, updates: list) -> tuple[set[int], set[int]]:
         """Fill or overwrite the fields each row gave, add its tags and extra
         keys, record a stage move; remember each contact's state before.
-        Returns the ids of the contacts that changed."""
+        Returns the ids of the contacts that changed: those that were here
+        before the import, and those an earlier row of this file created (a
+        later row only completed them: no update to undo, none to count)."""
         from minicrm.services.scoring.scores import recompute_scores
 
         if not updates:
-            return set()
+            return set(), set()
         self._ensure_tags({t for p in updates for t in p.tags})
-        changed = _apply_updates(
+        changed, created_here = _apply_updates(
             self.session, self.batch_id, updates, self.tag_ids, self.now, self.companies
         )
         mirror_current_deals(self.session, changed)
         recompute_scores(self.session, changed, now=self.now)
-        return set(changed)
+        completed = created_here.intersection(changed)
+        return set(changed) - completed, completed
 
 
 def history(p, first_stage: str) -> list[tuple[str | None, str, datetime, str | None]]:
@@ -239,7 +242,9 @@ def tag_ids(connection, names: set[str]) -> dict[str, int]:
 # ------------------------------------------------------------------ updates
 
 
-def _apply_updates(session, batch_id, updates, tag_ids_by_name, now, companies) -> list[int]:
+def _apply_updates(
+    session, batch_id, updates, tag_ids_by_name, now, companies
+) -> tuple[list[int], set[int]]:
     ids = sorted({p.target for p in updates})
     created_here = set(
         session.execute(
@@ -307,7 +312,7 @@ def _apply_updates(session, batch_id, updates, tag_ids_by_name, now, companies) 
     ]  # fmt: skip
     if records:
         session.execute(insert(ImportChange.__table__), records)
-    return changed
+    return changed, created_here
 
 
 def _overwrite(state: dict[str, Any], p, now: datetime) -> list[dict[str, Any]]:
