@@ -32,6 +32,6 @@ def test_config_set_stages_with_move_to(cli):
     cli.ok("add", "Maria Lopez")
     cli.assert_user_error(cli("config", "set", "stages", "lead,won"), "won and lost always exist")
     cli.assert_user_error(cli("config", "set", "stages", "lead,deal"), "awareness (1 deals)")
-    cli.ok("config", "set", "stages", "lead,deal", "--move-to", "lead")
+    cli.ok("config", "set", "stages", "lead,deal", "--move-to", "lead", "--yes")
     assert cli.json("show", "maria")["stage"] == "lead"
     cli.assert_user_error(cli("config", "set", "currency", "EUR", "--move-to", "x"), "--move-to")

@@ -9,7 +9,8 @@ from minicrm.errors import UserError, ValidationError
 from minicrm.models import Contact, Deal, StageChange
 from minicrm.services.contacts.editing import ContactInput, add_contact
 from minicrm.services.contacts.trash import trash_contact
-from minicrm.services.deals.stages import change_stages, move_stage, pipeline
+from minicrm.services.deals.stage_list import change_stages
+from minicrm.services.deals.stages import move_stage, pipeline
 from minicrm.services.records import config
 from minicrm.services.scoring.scores import recompute_scores
 

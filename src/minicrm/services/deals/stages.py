@@ -1,20 +1,19 @@
-"""The funnel: moving contacts between stages, the stage list, the board."""
+"""The funnel: moving deals between stages, and the board (changing the
+stage list itself: stage_list.py)."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from minicrm.errors import UserError, ValidationError
-from minicrm.models import LOST, WON, Contact, ContactRead, Deal, DealRead, StageChange
+from minicrm.models import LOST, ContactRead, Deal, DealRead, StageChange
 from minicrm.services.records import config
 from minicrm.services.records.contacts import read_contact, resolve_ref
 from minicrm.services.records.deals import (
-    CLOSED,
     deal_to_move,
     mirror_current_deal,
-    mirror_current_deals,
     open_deal,
     record_deal_move,
 )
@@ -107,63 +106,6 @@ def _check_move_time(session: Session, deal: Deal, at: datetime, now: datetime) 
             f"--at is before this deal's last stage change ({since}); "
             "the funnel history must stay in order"
         )
-
-
-def change_stages(
-    session: Session, value: str, *, move_to: str | None = None, now: datetime | None = None
-) -> str:
-    """Rename or extend the open stages. Contacts in a stage that is dropped
-    move to `move_to` (each move recorded); without it, dropping one that
-    contacts are in is refused."""
-    now = now or datetime.now(UTC)
-    new_stages = [s.strip().casefold() for s in value.split(",") if s.strip()]
-    dropped = [s for s in config.open_stages(session) if s not in new_stages]
-    if move_to is not None and dropped:
-        target = move_to.strip().casefold()
-        if target not in (*new_stages, WON):
-            raise ValidationError(
-                f"--move-to must be one of the new stages or won, not {move_to!r}"
-            )
-        _move_all(session, dropped, target, now)
-    return config.set_setting(session, "stages", value, now=now)
-
-
-def _move_all(session: Session, stages: list[str], target: str, now: datetime) -> None:
-    """Every live deal in a dropped stage moves to `target`, each move booked."""
-    from minicrm.services.scoring.scores import recompute_scores
-
-    in_dropped = Deal.stage.in_(stages)
-    contact_ids = [
-        cid
-        for cid in session.execute(select(Deal.contact_id).where(in_dropped).distinct()).scalars()
-        if cid is not None
-    ]
-    session.execute(
-        insert(StageChange).from_select(
-            ["deal_id", "contact_id", "from_stage", "to_stage", "at", "reason"],
-            select(
-                Deal.id, Deal.contact_id, Deal.stage, literal(target),
-                literal(now, StageChange.at.type), literal("stage list changed"),
-            ).where(in_dropped),
-        )
-    )  # fmt: skip
-    closed_at = literal(now, Deal.closed_at.type) if target in CLOSED else None
-    session.execute(
-        update(Deal)
-        .where(in_dropped)
-        .values(
-            stage=target, stage_entered_at=now, closed_at=closed_at, updated_at=now,
-            version=Deal.version + 1,
-        )
-    )  # fmt: skip
-    mirror_current_deals(session, contact_ids)
-    session.execute(
-        update(Contact)
-        .where(Contact.id.in_(contact_ids))
-        .values(updated_at=now, version=Contact.version + 1)
-    )
-    session.flush()
-    recompute_scores(session, contact_ids, now=now)
 
 
 @dataclass
