@@ -20,6 +20,7 @@ from minicrm.models import (
     StageChange,
     Tag,
 )
+from minicrm.services.demo.batches import high_water, record_batch
 from minicrm.services.demo.catalogue import CATALOGUE, TAGS
 from minicrm.services.demo.maker import Maker
 from minicrm.services.records import config
@@ -54,8 +55,8 @@ def generate_demo(
     """Add `contacts` demo contacts, their companies and deals, with a year of
     history before `now`, and the product catalogue if it is missing.
 
-    Existing data stays (new ids follow the highest one); the caller's
-    session_scope commits."""
+    Existing data stays (new ids follow the highest one) and the run's id
+    ranges are recorded (demo/batches.py); the caller's session_scope commits."""
     if contacts < 0:
         raise UserError("--contacts must be 0 or more")
     now = now or datetime.now(UTC)
@@ -66,6 +67,7 @@ def generate_demo(
     session.flush()
     writer = RowWriter(session.connection())
     connection = writer.connection
+    before = high_water(connection)  # what this run adds lies above, for `crm demo --remove`
     stages = config.open_stages(session)
     added_products, products = _catalogue(connection, now)
 
@@ -102,6 +104,7 @@ def generate_demo(
                      f"GREATEST((SELECT max(id) FROM {table}), 1), "
                      f"(SELECT count(*) > 0 FROM {table}))")
             )  # fmt: skip
+    record_batch(session, before, high_water(connection), seed=seed, now=now)
     _score(session, None if first_id == 1 else list(range(first_id, end_id)), now)
     return DemoSummary(
         contacts=counts[Contact],
