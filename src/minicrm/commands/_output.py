@@ -8,7 +8,8 @@ import csv
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import typer
@@ -120,15 +121,28 @@ def print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
 
 
 def print_table(
-    header: Sequence[str], rows: Iterable[Sequence[str]], *, title: str | None = None
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    title: str | None = None,
+    priority: Mapping[str, int] | None = None,
 ) -> None:
-    """A rich table on a TTY; plain aligned columns when piped. Cells are
-    text, never markup, and control characters in them are shown, not sent
-    (see table_cell)."""
+    """A rich table fitted to the terminal on a TTY (see fit_columns); plain
+    aligned columns, every one in full, when piped. Cells are text, never
+    markup, and control characters in them are shown, not sent (see
+    table_cell); a cell may be a rich Text to style parts of it (its
+    pieces already made safe with table_cell). `priority` maps a header to
+    how long its column is kept when the terminal is too narrow (KEEP …
+    LOWEST), over the defaults."""
     if stdout_is_tty():
-        _print_rich_table(header, rows, title)
+        _print_rich_table(header, rows, title, priority or {})
     else:
-        _print_plain_table(header, rows)
+        _print_plain_table(header, (_plain_row(row) for row in rows))
+
+
+def _plain_row(row: Sequence) -> Sequence[str]:
+    # A cell may be a rich Text (words marked on screen): piped, its plain text.
+    return [getattr(value, "plain", value) for value in row]
 
 
 # Controls in a stored value (R4's hostile text) would move the cursor, end
@@ -164,17 +178,154 @@ def cell_width(value: str) -> int:
     return len(value) if value.isascii() else cell_len(value)
 
 
-def _print_rich_table(header: Sequence[str], rows: Iterable[Sequence[str]], title: str | None):
+def _print_rich_table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    title: str | None,
+    priority: Mapping[str, int],
+) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    styled = [[v if isinstance(v, Text) else Text(table_cell(v)) for v in row] for row in rows]
+    cells = [[v.plain for v in row] for row in styled]
+    console = Console(highlight=False)
+    columns = fit_columns(header, cells, console.width, priority)
+    shown = [c for c in columns if not c.dropped]
     table = Table(title=title, header_style="bold", show_edge=False, pad_edge=False)
-    for name in header:
-        table.add_column(Text(name), overflow="fold", no_wrap=name in ("ID", "Score", "Value"))
-    for row in rows:
-        table.add_row(*(Text(table_cell(v)) for v in row))
-    Console(highlight=False).print(table)
+    for column in shown:
+        overflow = "ellipsis" if column.text else "fold"
+        table.add_column(Text(column.name), width=column.width, no_wrap=True, overflow=overflow)
+    for row in styled:
+        table.add_row(*(row[c.index] for c in shown))
+    console.print(table)
+    left_out = [c.name for c in columns if c.dropped]
+    if left_out:
+        _dim_note(f"+ {_columns_named(left_out)}: widen the terminal or pipe the output")
+
+
+def _columns_named(names: list[str]) -> str:
+    """'Email, Tags', with columns that have no header counted, not named."""
+    named = ", ".join(name for name in names if name)
+    unnamed = names.count("")
+    if not unnamed:
+        return named
+    more = f"{unnamed} {'more ' if named else ''}column{'s' if unnamed > 1 else ''}"
+    return f"{named} and {more}" if named else more
+
+
+def _dim_note(text: str) -> None:
+    """A hint under a table, on stderr like every message, dim on a TTY."""
+    if sys.stderr.isatty():
+        from rich.text import Text
+
+        _stderr_console().print(Text(text, style="dim"))
+    else:
+        print(text, file=sys.stderr)
+
+
+# ------------------------------------------------------- fitting a table
+
+# How long a column is kept when the terminal is too narrow: LOWEST goes
+# first, KEEP never (a table of only KEEP columns is squeezed instead).
+KEEP, NORMAL, LOW, LOWEST = 0, 1, 2, 3
+_PRIORITY = {
+    **dict.fromkeys(("ID", "Name", "Title", "Contact", "Due", "When", "Date"), KEEP),
+    **dict.fromkeys(("Owner", "Company", "Email", "Phone", "Domain", "Industry", "City"), LOW),
+    **dict.fromkeys(("Repeats", "Matched in", "Reason"), LOW),
+    **dict.fromkeys(("Tags", "Source", "Notes"), LOWEST),
+}
+# Free text is cut with … to share the width; everything else (ids, dates,
+# money, scores, stages, short tokens) keeps its full width on one line.
+_FREE_TEXT = {
+    "Name", "Title", "Contact", "Company", "Email", "Note", "Notes", "Summary", "Subject",
+    "Owner", "Tags", "Source", "Domain", "Industry", "City", "Reason", "Rules", "Factors",
+    "Top factors", "Meaning", "For", "Match",
+}  # fmt: skip
+# "Matched in" is a field name or a kind and a date: cut, it would say nothing.
+_NEVER_CUT = {
+    "ID", "Stage", "Due", "When", "Date", "Close", "Deleted", "Score", "Group", "Matched in",
+}  # fmt: skip
+_FIGURE = re.compile(r"[\d\s.,:/%×+\-−–]*\d[\d\s.,:/%×+\-−–]*|[-–]?")
+SHORT_TOKEN = 16  # cells: a column of single words this short is never cut
+MIN_KEPT_TEXT, MIN_TEXT = 16, 10  # the narrowest a text column is cut to, by priority
+GAP = 3  # cells between two columns: padding, rule, padding (no outer edge)
+
+
+@dataclass
+class FittedColumn:
+    index: int  # in the header
+    name: str
+    text: bool  # free text, cut with …, rather than a figure kept whole
+    priority: int
+    natural: int  # cells its widest value (or header) takes
+    minimum: int
+    width: int = 0
+    dropped: bool = False
+
+
+def fit_columns(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    width: int,
+    priority: Mapping[str, int] | None = None,
+) -> list[FittedColumn]:
+    """Each column's width in a table `width` cells wide. Figures keep their
+    natural width; free text shares what is left, cut no narrower than its
+    minimum; when even the minimums do not fit, the lowest-priority column
+    (the rightmost of equals) is dropped, then the next, as `gh` does."""
+    columns = [_describe(i, name, rows, priority or {}) for i, name in enumerate(header)]
+    by_drop_order = sorted(columns, key=lambda c: (-c.priority, -c.index))
+    for column in by_drop_order:
+        if _needed(columns) <= width or column.priority == KEEP:
+            break
+        column.dropped = True
+    _share_width(columns, width)
+    return columns
+
+
+def _describe(index: int, name: str, rows, priority: Mapping[str, int]) -> FittedColumn:
+    values = [row[index] for row in rows]
+    natural = max((cell_width(v) for v in values), default=0)
+    natural = max(natural, cell_width(name), 1)
+    text = name in _FREE_TEXT or (name not in _NEVER_CUT and not all(map(_is_figure, values)))
+    rank = priority.get(name, KEEP if index == 0 else _PRIORITY.get(name, NORMAL))
+    floor = max(MIN_KEPT_TEXT if rank == KEEP else MIN_TEXT, cell_width(name))
+    return FittedColumn(index, name, text, rank, natural, min(natural, floor) if text else natural)
+
+
+def _is_figure(value: str) -> bool:
+    """A number, date, time or single short word: cut, it would mean nothing."""
+    if _FIGURE.fullmatch(value):
+        return True
+    return not any(ch.isspace() for ch in value) and cell_width(value) <= SHORT_TOKEN
+
+
+def _needed(columns: list[FittedColumn]) -> int:
+    shown = [c for c in columns if not c.dropped]
+    return sum(c.minimum for c in shown) + GAP * (len(shown) - 1)
+
+
+def _share_width(columns: list[FittedColumn], width: int) -> None:
+    """Figures get their natural width; text columns start at their minimum
+    and the spare cells go one by one to the narrowest that wants more, so
+    short values show whole and long ones share the rest evenly."""
+    shown = [c for c in columns if not c.dropped]
+    texts = [c for c in shown if c.text]
+    for column in shown:
+        column.width = column.minimum if column.text else column.natural
+    spare = width - sum(c.width for c in shown) - GAP * (len(shown) - 1)
+    if spare < 0:  # only KEEP columns left and still too wide: cut text below its minimum
+        for column in texts:
+            column.width = 1
+        spare = width - sum(c.width for c in shown) - GAP * (len(shown) - 1)
+    while spare > 0:
+        wanting = [c for c in texts if c.width < c.natural]
+        if not wanting:
+            break
+        min(wanting, key=lambda c: c.width).width += 1
+        spare -= 1
 
 
 def _print_plain_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:

@@ -339,27 +339,61 @@ def search(
 ) -> None:
     """Full-text search over names, emails, companies, notes and interactions."""
     from minicrm.commands import _output as out
+    from minicrm.dates import format_local
     from minicrm.services.contacts.search import search_contacts
 
     with unit_of_work(ctx, write=False) as session:
         hits = search_contacts(session, query, limit=limit)
+        zone = None if json_ else zone_of(session)
     if json_:
-        out.print_json([{**h.contact.to_json(), "matched_in": h.matched_in} for h in hits])
+        out.print_json(
+            [
+                {**h.contact.to_json(), "matched_in": h.matched_in, "matched_text": h.matched_text}
+                for h in hits
+            ]
+        )
         return
     if not hits:
         out.info(f"nothing matches {query!r}")
         return
-    rows = (
+
+    def place(hit) -> str:
+        # The field that matched, or the interaction's kind and local date.
+        snippet = hit.snippet
+        if snippet is None:
+            return hit.matched_in
+        if snippet.at is None:
+            return snippet.field
+        return f"{snippet.kind} {format_local(snippet.at, zone, with_time=False)}"
+
+    header = ["ID", "Name", "Company", "Stage", "Matched in", "Match"]
+    rows = [
         [
             str(h.contact.id),
             h.contact.name,
             h.contact.company or "",
             h.contact.stage or "-",
-            h.matched_in,
+            place(h),
+            h.matched_text,
         ]
         for h in hits
+    ]
+    if out.stdout_is_tty():  # the matched words stand out on screen
+        for row, hit in zip(rows, hits, strict=True):
+            row[-1] = _marked(hit.snippet.parts() if hit.snippet else [])
+    # What matched is what was searched for: the company goes first when narrow.
+    out.print_table(header, rows, priority={"Match": out.KEEP, "Company": out.LOWEST})
+
+
+def _marked(pieces):
+    """A snippet's pieces as one rich Text, the matched ones bold and reversed."""
+    from rich.text import Text
+
+    from minicrm.commands import _output as out
+
+    return Text.assemble(
+        *((out.table_cell(piece), "bold reverse" if marked else "") for piece, marked in pieces)
     )
-    out.print_table(["ID", "Name", "Company", "Stage", "Matched in"], rows)
 
 
 def _you() -> str:
